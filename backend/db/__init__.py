@@ -1,0 +1,1 @@
+"""Database access: the typed ORM models, the async engine and sessions."""

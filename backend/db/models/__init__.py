@@ -1,0 +1,71 @@
+"""Every ORM model, imported here so that `Base.metadata` knows all tables."""
+
+from backend.db.models.audit import AuditEntry
+from backend.db.models.auth import AuthSession, EmailToken, EmailTokenPurpose
+from backend.db.models.charging import (
+    ChargingSession,
+    MeterSample,
+    OcppTransactionId,
+    SessionStatus,
+    UnknownBadge,
+)
+from backend.db.models.connections import ServerProcess, StationConnection
+from backend.db.models.sites import (
+    Site,
+    SiteArea,
+    SiteAreaRegistrationToken,
+    SiteMember,
+    SiteRole,
+)
+from backend.db.models.smart_charging import (
+    SessionPlan,
+    SmartChargingLease,
+    StationSmartCharging,
+)
+from backend.db.models.stations import ChargingStation, Connector, RegistrationStatus
+from backend.db.models.tariffs import Tariff, TariffScope
+from backend.db.models.users import (
+    ConsentRecord,
+    Language,
+    RfidCard,
+    Role,
+    User,
+    UserPicture,
+    UserStatus,
+    Vehicle,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuthSession",
+    "ChargingSession",
+    "ChargingStation",
+    "Connector",
+    "ConsentRecord",
+    "EmailToken",
+    "EmailTokenPurpose",
+    "Language",
+    "MeterSample",
+    "OcppTransactionId",
+    "RegistrationStatus",
+    "RfidCard",
+    "Role",
+    "ServerProcess",
+    "SessionPlan",
+    "SessionStatus",
+    "Site",
+    "SiteArea",
+    "SiteAreaRegistrationToken",
+    "SiteMember",
+    "SiteRole",
+    "SmartChargingLease",
+    "StationConnection",
+    "StationSmartCharging",
+    "Tariff",
+    "TariffScope",
+    "UnknownBadge",
+    "User",
+    "UserPicture",
+    "UserStatus",
+    "Vehicle",
+]

@@ -1,0 +1,48 @@
+"""Login sessions and one-time email tokens. Only hashes of secrets are stored."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db.base import Base, UUIDPrimaryKey, utcnow
+from backend.db.models.enums import str_enum
+from backend.db.models.users import User
+
+
+class AuthSession(UUIDPrimaryKey, Base):
+    __tablename__ = "auth_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (Index("ix_auth_sessions_user_id_expires_at", "user_id", "expires_at"),)
+
+
+class EmailTokenPurpose(enum.StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"
+
+
+class EmailToken(UUIDPrimaryKey, Base):
+    __tablename__ = "email_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[EmailTokenPurpose] = mapped_column(str_enum(EmailTokenPurpose, 24))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (Index("ix_email_tokens_user_id_purpose", "user_id", "purpose"),)

@@ -1,0 +1,1 @@
+"""Domain services: every business rule lives here once, whatever protocol calls it."""

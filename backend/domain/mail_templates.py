@@ -1,0 +1,53 @@
+"""The account emails, in each user's language."""
+
+from __future__ import annotations
+
+from backend.db.models import Language
+from backend.domain.mailer import Mail
+
+_TEXTS: dict[str, dict[Language, tuple[str, str]]] = {
+    "verify": {
+        Language.EN: (
+            "Confirm your VEV-IQ account",
+            "Hello {name},\n\nPlease confirm your email address by opening this link:\n{link}\n\n"
+            "The link is valid for {hours} hours. If you did not sign up, ignore this email.",
+        ),
+        Language.FR: (
+            "Confirmez votre compte VEV-IQ",
+            "Bonjour {name},\n\nVeuillez confirmer votre adresse e-mail en ouvrant ce lien :\n"
+            "{link}\n\nLe lien est valable {hours} heures. Si vous ne vous êtes pas inscrit, "
+            "ignorez cet e-mail.",
+        ),
+        Language.DE: (
+            "Bestätigen Sie Ihr VEV-IQ-Konto",
+            "Hallo {name},\n\nbitte bestätigen Sie Ihre E-Mail-Adresse über diesen Link:\n{link}"
+            "\n\nDer Link ist {hours} Stunden gültig. Wenn Sie sich nicht registriert haben, "
+            "ignorieren Sie diese E-Mail.",
+        ),
+    },
+    "reset": {
+        Language.EN: (
+            "Reset your VEV-IQ password",
+            "Hello {name},\n\nTo choose a new password, open this link:\n{link}\n\n"
+            "The link is valid for {minutes} minutes and works once. If you did not ask for it, "
+            "ignore this email: your password stays as it is.",
+        ),
+        Language.FR: (
+            "Réinitialisez votre mot de passe VEV-IQ",
+            "Bonjour {name},\n\nPour choisir un nouveau mot de passe, ouvrez ce lien :\n{link}\n\n"
+            "Le lien est valable {minutes} minutes et une seule fois. Si vous ne l'avez pas "
+            "demandé, ignorez cet e-mail : votre mot de passe reste inchangé.",
+        ),
+        Language.DE: (
+            "Setzen Sie Ihr VEV-IQ-Passwort zurück",
+            "Hallo {name},\n\num ein neues Passwort zu wählen, öffnen Sie diesen Link:\n{link}\n\n"
+            "Der Link ist {minutes} Minuten und nur einmal gültig. Wenn Sie das nicht angefordert "
+            "haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.",
+        ),
+    },
+}
+
+
+def render(kind: str, language: Language, to: str, **values: object) -> Mail:
+    subject, body = _TEXTS[kind].get(language, _TEXTS[kind][Language.EN])
+    return Mail(to=to, subject=subject, body=body.format(**values))

@@ -1,0 +1,159 @@
+"""Sites, members, site areas and stations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from backend.db import models
+from backend.db.models import SiteRole
+from backend.domain.sites import AddressData, SiteAreaData, SiteData, Sites
+from backend.domain.stations import StationData, Stations
+from backend.graphql.context import Context
+from backend.graphql.ids import parse_id, parse_optional_id
+from backend.graphql.types.common import AddressInput
+from backend.graphql.types.sites import ChargingStation, Site, SiteArea
+from backend.graphql.types.users import SiteMembership
+
+
+@strawberry.input
+class SiteInput:
+    name: str
+    address: AddressInput | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = None
+
+    def to_data(self) -> SiteData:
+        address = None
+        if self.address is not None:
+            a = self.address
+            address = AddressData(a.street, a.postal_code, a.city, a.region, a.country)
+        return SiteData(self.name, address, self.latitude, self.longitude, self.timezone)
+
+
+@strawberry.input
+class SiteAreaInput:
+    site_id: strawberry.ID
+    name: str
+    max_power_w: int
+    phases: int = 3
+    voltage: int = 230
+    access_control: bool = True
+    smart_charging: bool = False
+
+    def to_data(self) -> SiteAreaData:
+        return SiteAreaData(
+            site_id=parse_id(self.site_id, "siteId"),
+            name=self.name,
+            max_power_w=self.max_power_w,
+            phases=self.phases,
+            voltage=self.voltage,
+            access_control=self.access_control,
+            smart_charging=self.smart_charging,
+        )
+
+
+@strawberry.input
+class StationInput:
+    ocpp_identity: str
+    site_area_id: strawberry.ID | None = None
+    description: str | None = None
+
+    def to_data(self) -> StationData:
+        return StationData(
+            ocpp_identity=self.ocpp_identity,
+            site_area_id=parse_optional_id(self.site_area_id, "siteAreaId"),
+            description=self.description,
+        )
+
+
+@strawberry.type
+class InfrastructureMutations:
+    @strawberry.mutation(graphql_type=Site)
+    async def create_site(self, info: strawberry.Info[Context], input: SiteInput) -> models.Site:
+        async with info.context.session() as session:
+            return await Sites(session).create_site(info.context.viewer, input.to_data())
+
+    @strawberry.mutation(graphql_type=Site)
+    async def update_site(
+        self, info: strawberry.Info[Context], id: strawberry.ID, input: SiteInput
+    ) -> models.Site:
+        async with info.context.session() as session:
+            return await Sites(session).update_site(
+                info.context.viewer, parse_id(id), input.to_data()
+            )
+
+    @strawberry.mutation
+    async def delete_site(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:
+        async with info.context.session() as session:
+            await Sites(session).delete_site(info.context.viewer, parse_id(id))
+        return True
+
+    @strawberry.mutation(graphql_type=SiteMembership)
+    async def set_site_member(
+        self,
+        info: strawberry.Info[Context],
+        site_id: strawberry.ID,
+        user_id: strawberry.ID,
+        role: SiteRole,
+    ) -> models.SiteMember:
+        async with info.context.session() as session:
+            return await Sites(session).set_member(
+                info.context.viewer,
+                parse_id(site_id, "siteId"),
+                parse_id(user_id, "userId"),
+                models.SiteRole(role),
+            )
+
+    @strawberry.mutation
+    async def remove_site_member(
+        self, info: strawberry.Info[Context], site_id: strawberry.ID, user_id: strawberry.ID
+    ) -> bool:
+        async with info.context.session() as session:
+            return await Sites(session).remove_member(
+                info.context.viewer, parse_id(site_id, "siteId"), parse_id(user_id, "userId")
+            )
+
+    @strawberry.mutation(graphql_type=SiteArea)
+    async def create_site_area(
+        self, info: strawberry.Info[Context], input: SiteAreaInput
+    ) -> models.SiteArea:
+        async with info.context.session() as session:
+            return await Sites(session).create_area(info.context.viewer, input.to_data())
+
+    @strawberry.mutation(graphql_type=SiteArea)
+    async def update_site_area(
+        self, info: strawberry.Info[Context], id: strawberry.ID, input: SiteAreaInput
+    ) -> models.SiteArea:
+        async with info.context.session() as session:
+            return await Sites(session).update_area(
+                info.context.viewer, parse_id(id), input.to_data()
+            )
+
+    @strawberry.mutation
+    async def delete_site_area(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:
+        async with info.context.session() as session:
+            await Sites(session).delete_area(info.context.viewer, parse_id(id))
+        return True
+
+    @strawberry.mutation(graphql_type=ChargingStation)
+    async def create_station(
+        self, info: strawberry.Info[Context], input: StationInput
+    ) -> models.ChargingStation:
+        async with info.context.session() as session:
+            return await Stations(session).create(info.context.viewer, input.to_data())
+
+    @strawberry.mutation(graphql_type=ChargingStation)
+    async def update_station(
+        self, info: strawberry.Info[Context], id: strawberry.ID, input: StationInput
+    ) -> models.ChargingStation:
+        async with info.context.session() as session:
+            return await Stations(session).update(
+                info.context.viewer, parse_id(id), input.to_data()
+            )
+
+    @strawberry.mutation
+    async def delete_station(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:
+        async with info.context.session() as session:
+            await Stations(session).delete(info.context.viewer, parse_id(id))
+        return True

@@ -1,0 +1,1 @@
+"""GraphQL object types. Resolvers return ORM rows; these types describe what is exposed."""

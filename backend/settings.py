@@ -1,0 +1,95 @@
+"""Deployment settings, read from the environment (and an optional `.env` file).
+
+Every setting is documented in the README. The embedded default needs none of them: it keeps
+an SQLite database and a generated secret key in the data folder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for the embedded defaults.")
+    database_url: str = ""
+    broadcast_url: str = "memory://"
+    # Channel names on a shared Redis start with this (pub/sub ignores the Redis DB index).
+    broadcast_prefix: str = "vev-iq"
+    # Station connections: how long a remote command waits for the answer, how often this
+    # process proves it is alive in the shared registry, when stations count as offline.
+    station_command_timeout_s: float = 30.0
+    process_heartbeat_s: float = 5.0
+    offline_sweep_s: float = 30.0
+    # Smart charging: how often every smart-charging site area is planned again, and the
+    # least time between two runs caused by meter values straying from the plan.
+    smart_charging_interval_s: float = 300.0
+    smart_charging_min_gap_s: float = 30.0
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "VEV-IQ <no-reply@vev-iq.example>"
+
+    privacy_policy_version: str = "2026-11"
+    session_ttl_hours: int = 24 * 14
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    email_token_ttl_hours: int = 48
+    password_reset_ttl_minutes: int = 60
+    max_picture_bytes: int = 2 * 1024 * 1024
+    graphql_max_depth: int = 12
+    graphql_max_tokens: int = 2000
+    cookie_secure: bool = False
+    frontend_dist: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "frontend" / "dist"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # Operators paste the URL their provider shows; we need the async driver for it.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vev-iq.sqlite3').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

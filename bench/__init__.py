@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): OCPP ingest throughput and memory per connected station."""

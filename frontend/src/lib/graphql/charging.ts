@@ -1,0 +1,229 @@
+import { gql } from "@urql/core";
+
+// ---------- fragments ----------
+const SESSION_SUMMARY = gql`
+  fragment SessionSummary on ChargingSession {
+    id
+    status
+    startedAt
+    stoppedAt
+    energyWh
+    instantPowerW
+    inactivityS
+    durationS
+    stopReason
+    connectorId
+    user @include(if: $withUser) { id firstName lastName email }
+    station { id ocppIdentity siteArea { id site { id name } } }
+  }
+`;
+
+const LIVE_STATION = gql`
+  fragment LiveStation on ChargingStation {
+    id
+    ocppIdentity
+    description
+    vendor
+    model
+    ocppVersion @include(if: $manager)
+    registrationStatus @include(if: $manager)
+    lastSeenAt @include(if: $manager)
+    online
+    connectors {
+      id
+      connectorId
+      evseId
+      type
+      maxPowerW
+      phases
+      status
+      errorCode
+      currentSession { id instantPowerW energyWh startedAt user @include(if: $withUser) { id } }
+    }
+  }
+`;
+
+// ---------- stations ----------
+export const STATIONS_BY_SITE = gql`
+  query StationsBySite($manager: Boolean!, $withUser: Boolean!) {
+    sites(first: 100) {
+      totalCount
+      edges {
+        node {
+          id
+          name
+          latitude
+          longitude
+          address { city country }
+          siteAreas { id name stations { ...LiveStation } }
+        }
+      }
+    }
+  }
+  ${LIVE_STATION}
+`;
+
+export const PENDING_STATIONS = gql`
+  query PendingStations($manager: Boolean!, $withUser: Boolean!) {
+    stations(first: 100, filter: { registrationStatus: PENDING }) {
+      edges { node { ...LiveStation siteArea { id } } }
+    }
+  }
+  ${LIVE_STATION}
+`;
+
+export const LIVE_STATION_QUERY = gql`
+  query LiveStationQuery($id: ID!, $manager: Boolean!, $withUser: Boolean!) {
+    station(id: $id) { ...LiveStation }
+  }
+  ${LIVE_STATION}
+`;
+
+export const STATION_DETAIL = gql`
+  query StationDetail($id: ID!, $manager: Boolean!, $withUser: Boolean!) {
+    station(id: $id) {
+      ...LiveStation
+      serialNumber @include(if: $manager)
+      firmwareVersion @include(if: $manager)
+      siteArea { id name site { id name } }
+    }
+  }
+  ${LIVE_STATION}
+`;
+
+export const SITE_AREAS = gql`
+  query SiteAreasForAccept {
+    sites(first: 100) { edges { node { id name siteAreas { id name } } } }
+  }
+`;
+
+export const STATION_STATUS = gql`
+  subscription StationStatus($siteId: ID, $manager: Boolean!) {
+    stationStatus(siteId: $siteId) {
+      kind
+      stationId
+      connected
+      registrationStatus @include(if: $manager)
+      lastSeenAt @include(if: $manager)
+      status
+      errorCode
+      connectorId
+      connectorNumber
+      at
+    }
+  }
+`;
+
+// ---------- sessions ----------
+export const SESSIONS = gql`
+  query Sessions($first: Int, $after: String, $filter: SessionFilter, $withUser: Boolean!) {
+    sessions(first: $first, after: $after, filter: $filter) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { ...SessionSummary } }
+    }
+  }
+  ${SESSION_SUMMARY}
+`;
+
+export const SESSION_DETAIL = gql`
+  query SessionDetail($id: ID!, $maxPoints: Int, $withUser: Boolean!) {
+    session(id: $id) {
+      ...SessionSummary
+      transactionId
+      curve(maxPoints: $maxPoints) {
+        at powerW energyWh currentL1 currentL2 currentL3 soc
+      }
+    }
+  }
+  ${SESSION_SUMMARY}
+`;
+
+export const SESSION_CURVE = gql`
+  subscription SessionCurve($sessionId: ID!) {
+    sessionCurve(sessionId: $sessionId) {
+      kind
+      sessionId
+      energyWh
+      instantPowerW
+      inactivityS
+      rebuilt
+      stoppedAt
+      stopReason
+      points { at energyWh powerW currentA socPercent }
+    }
+  }
+`;
+
+export const UNKNOWN_BADGES = gql`
+  query UnknownBadges {
+    unknownBadges(limit: 200) { id uid firstSeenAt lastSeenAt count station { id ocppIdentity } }
+  }
+`;
+
+// ---------- commands ----------
+export const REMOTE_START = gql`
+  mutation RemoteStart($stationId: ID!, $connectorId: Int!) {
+    remoteStart(stationId: $stationId, connectorId: $connectorId) { status accepted }
+  }
+`;
+export const REMOTE_STOP = gql`
+  mutation RemoteStop($sessionId: ID!) { remoteStop(sessionId: $sessionId) { status accepted } }
+`;
+export const RESET_STATION = gql`
+  mutation ResetStation($stationId: ID!, $type: ResetType!) {
+    resetStation(stationId: $stationId, type: $type) { status accepted }
+  }
+`;
+export const UNLOCK_CONNECTOR = gql`
+  mutation UnlockConnector($stationId: ID!, $connectorId: Int!) {
+    unlockConnector(stationId: $stationId, connectorId: $connectorId) { status accepted }
+  }
+`;
+export const CHANGE_AVAILABILITY = gql`
+  mutation ChangeAvailability($stationId: ID!, $operative: Boolean!, $connectorId: Int!) {
+    changeAvailability(stationId: $stationId, operative: $operative, connectorId: $connectorId) { status accepted }
+  }
+`;
+export const GET_CONFIGURATION = gql`
+  mutation GetConfiguration($stationId: ID!, $keys: [String!]) {
+    getConfiguration(stationId: $stationId, keys: $keys) {
+      status accepted unknownKeys keys { key value readonly }
+    }
+  }
+`;
+export const CHANGE_CONFIGURATION = gql`
+  mutation ChangeConfiguration($stationId: ID!, $key: String!, $value: String!) {
+    changeConfiguration(stationId: $stationId, key: $key, value: $value) { status accepted }
+  }
+`;
+export const TRIGGER_MESSAGE = gql`
+  mutation TriggerMessage($stationId: ID!, $message: TriggerableMessage!, $connectorId: Int) {
+    triggerMessage(stationId: $stationId, message: $message, connectorId: $connectorId) { status accepted }
+  }
+`;
+export const CLEAR_CACHE = gql`
+  mutation ClearCache($stationId: ID!) { clearCache(stationId: $stationId) { status accepted } }
+`;
+export const ACCEPT_STATION = gql`
+  mutation AcceptStation($stationId: ID!, $siteAreaId: ID) {
+    acceptStation(stationId: $stationId, siteAreaId: $siteAreaId) { id registrationStatus }
+  }
+`;
+export const REJECT_STATION = gql`
+  mutation RejectStation($stationId: ID!) { rejectStation(stationId: $stationId) { id registrationStatus } }
+`;
+export const SET_STATION_PASSWORD = gql`
+  mutation SetStationPassword($stationId: ID!) { setStationPassword(stationId: $stationId) }
+`;
+export const CREATE_REGISTRATION_TOKEN = gql`
+  mutation CreateRegistrationToken($siteAreaId: ID!, $description: String, $expiresAt: DateTime) {
+    createRegistrationToken(siteAreaId: $siteAreaId, description: $description, expiresAt: $expiresAt) {
+      token
+      registrationToken { id siteAreaId description createdAt expiresAt revokedAt }
+    }
+  }
+`;
+export const REVOKE_REGISTRATION_TOKEN = gql`
+  mutation RevokeRegistrationToken($id: ID!) { revokeRegistrationToken(id: $id) }
+`;

@@ -1,0 +1,61 @@
+"""Browser tests: the real server on a local port, driven by Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.settings import Settings
+from tests.live_server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    if not (settings.frontend_dist / "index.html").exists():
+        pytest.fail("the web app is not built: run scripts/bootstrap.sh (or npm run build)")
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    # The async API shares the tests' event loop, so async fixtures (database) work beside it.
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Any, live_server: LiveServer, sessionmaker: Any) -> AsyncIterator[Any]:
+    # `sessionmaker` empties the database before each test.
+    context = await browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 800}
+    )
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,147 @@
+"""A small world for permission tests: two sites, their stations, and one person per role."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.base import utcnow
+from backend.db.models import (
+    ChargingSession,
+    ChargingStation,
+    Connector,
+    RegistrationStatus,
+    RfidCard,
+    Role,
+    Site,
+    SiteArea,
+    SiteRole,
+    Tariff,
+    TariffScope,
+    Vehicle,
+)
+from tests.conftest import Person
+
+ROLES = ("anonymous", "basic", "other", "demo", "site_admin", "admin")
+
+
+@dataclass
+class World:
+    site_a: uuid.UUID
+    site_b: uuid.UUID
+    area_a: uuid.UUID
+    area_b: uuid.UUID
+    station_a: uuid.UUID
+    station_b: uuid.UUID
+    target: Person  # a driver of site A with every personal field filled
+    card: uuid.UUID
+    vehicle: uuid.UUID
+    session: uuid.UUID  # the target's charging session at station A
+    people: dict[str, Person | None]
+    tariff_org: uuid.UUID | None = None  # the organization's tariff: every signed-in user
+    tariff_b: uuid.UUID | None = None  # site B's tariff: its members, admins, demo
+
+    def token(self, role: str) -> str | None:
+        person = self.people[role]
+        return person.token if person else None
+
+
+TARGET_FIELDS: dict[str, Any] = {
+    "first_name": "Grace",
+    "last_name": "Hopper",
+    "phone": "+33 1 23 45 67 89",
+    "mobile": "+33 6 12 34 56 78",
+    "address_street": "1 rue de la Paix",
+    "address_postal_code": "75002",
+    "address_city": "Paris",
+    "address_country": "France",
+    "professional_id": "EMP-0042",
+    "cost_center": "CC-77",
+    "company": "Navy Labs",
+    "department": "Compilers",
+    "picture_sha256": "ab" * 32,
+}
+
+
+async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user: Any) -> World:
+    async with sessionmaker() as session:
+        site_a, site_b = Site(name="Site A"), Site(name="Site B")
+        session.add_all([site_a, site_b])
+        await session.flush()
+        area_a = SiteArea(site_id=site_a.id, name="Area A", max_power_w=50_000)
+        area_b = SiteArea(site_id=site_b.id, name="Area B", max_power_w=50_000)
+        session.add_all([area_a, area_b])
+        await session.flush()
+        stations = []
+        for area, name in ((area_a, "CS-A"), (area_b, "CS-B")):
+            station = ChargingStation(
+                ocpp_identity=name,
+                site_area_id=area.id,
+                site_id=area.site_id,
+                registration_status=RegistrationStatus.ACCEPTED,
+                serial_number=f"SN-{name}",
+            )
+            session.add(station)
+            await session.flush()
+            session.add(Connector(station_id=station.id, status="Available"))
+            stations.append(station)
+        await session.commit()
+        ids = (site_a.id, site_b.id, area_a.id, area_b.id, stations[0].id, stations[1].id)
+
+    target = await make_user(sites={ids[0]: SiteRole.MEMBER}, **TARGET_FIELDS)
+    people: dict[str, Person | None] = {
+        "anonymous": None,
+        "basic": await make_user(sites={ids[0]: SiteRole.MEMBER}),
+        "other": await make_user(sites={ids[1]: SiteRole.MEMBER}),
+        "demo": await make_user(Role.DEMO),
+        "site_admin": await make_user(sites={ids[0]: SiteRole.SITE_ADMIN}),
+        "admin": await make_user(Role.ADMIN),
+    }
+    async with sessionmaker() as session:
+        card = RfidCard(uid="TARGETCARD01", user_id=target.id, description="Grace's badge")
+        vehicle = Vehicle(
+            user_id=target.id, plate="AB-123-CD", vin="VF1AG000164123456", is_default=True
+        )
+        charge = ChargingSession(
+            station_id=ids[4],
+            user_id=target.id,
+            id_tag="TARGETCARD01",
+            ocpp_transaction_id="42",
+            started_at=utcnow(),
+            energy_wh=1234,
+            stop_reason="Local",
+        )
+        elements = [{"price_components": [{"type": "ENERGY", "price": "0.30", "step_size": 1}]}]
+        org = Tariff(
+            name="Org",
+            currency="EUR",
+            vat_percent="20",
+            elements=elements,
+            scope=TariffScope.ORGANIZATION,
+        )
+        tariff_b = Tariff(
+            name="B",
+            currency="EUR",
+            vat_percent="20",
+            elements=elements,
+            scope=TariffScope.SITE,
+            target_id=ids[1],
+            site_id=ids[1],
+        )
+        session.add_all([card, vehicle, charge, org, tariff_b])
+        await session.commit()
+        card_id, vehicle_id, session_id = card.id, vehicle.id, charge.id
+        tariff_ids = (org.id, tariff_b.id)
+    return World(
+        *ids,
+        target=target,
+        card=card_id,
+        vehicle=vehicle_id,
+        session=session_id,
+        people=people,
+        tariff_org=tariff_ids[0],
+        tariff_b=tariff_ids[1],
+    )
