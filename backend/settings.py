@@ -31,6 +31,29 @@ class Settings(BaseSettings):
     # least time between two runs caused by meter values straying from the plan.
     smart_charging_interval_s: float = 300.0
     smart_charging_min_gap_s: float = 30.0
+    # Billing: every priced session gets an invoice, per session or one per user and month
+    # ("per_session" | "monthly"); sessions shorter or smaller than the minimum are not billed.
+    billing_mode: str = "per_session"
+    billing_min_duration_s: int = 60
+    billing_min_energy_wh: int = 50
+    # With a payment provider: no charging without a payment method on file.
+    billing_require_payment_method: bool = True
+    # A session is billed once its connector is Available again, or this long after its stop.
+    billing_settle_after_h: float = 24.0
+    # How often the billing worker looks for work it was not woken for (retries, settling).
+    billing_poll_s: float = 10.0
+    invoice_number_prefix: str = "VEV"
+    # The seller, printed on every invoice.
+    seller_name: str = "VEV-IQ Charging"
+    seller_address: str = ""
+    seller_vat_id: str = ""
+    seller_email: str = ""
+    # Stripe (off when the API key is empty). `stripe_api_base` points the SDK elsewhere
+    # (tests: a fake Stripe on loopback).
+    stripe_api_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -57,6 +80,13 @@ class Settings(BaseSettings):
     frontend_dist: Path = Field(
         default=Path(__file__).resolve().parent.parent / "frontend" / "dist"
     )
+
+    @field_validator("billing_mode")
+    @classmethod
+    def _billing_mode(cls, value: str) -> str:
+        if value not in ("per_session", "monthly"):
+            raise ValueError("billing_mode must be per_session or monthly")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -4,11 +4,16 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
-const load = (lang) => JSON.parse(readFileSync(join(src, "lib", "i18n", `${lang}.json`), "utf8"));
+const i18nDir = join(src, "lib", "i18n");
+// A language's messages: "en.json" plus any feature files "en.<feature>.json", merged.
+const load = (lang) =>
+  readdirSync(i18nDir)
+    .filter((name) => name === `${lang}.json` || (name.startsWith(`${lang}.`) && name.endsWith(".json")))
+    .map((name) => JSON.parse(readFileSync(join(i18nDir, name), "utf8")));
 const flatten = (obj, prefix = "") =>
   Object.entries(obj).flatMap(([k, v]) => (typeof v === "object" ? flatten(v, `${prefix}${k}.`) : [[`${prefix}${k}`, v]]));
 
-const dicts = Object.fromEntries(["en", "fr", "de"].map((l) => [l, new Map(flatten(load(l)))]));
+const dicts = Object.fromEntries(["en", "fr", "de"].map((l) => [l, new Map(load(l).flatMap((d) => flatten(d)))]));
 let problems = 0;
 for (const lang of ["fr", "de"]) {
   for (const key of dicts.en.keys()) if (!dicts[lang].has(key)) (problems++, console.error(`${lang}: missing ${key}`));

@@ -1,16 +1,17 @@
 import { addMessages, init, locale } from "svelte-i18n";
 import { get } from "svelte/store";
-import en from "./en.json";
-import fr from "./fr.json";
-import de from "./de.json";
 import type { Language } from "../types";
 
 const STORAGE_KEY = "vev-iq.language";
 const SUPPORTED = ["en", "fr", "de"] as const;
 
-addMessages("en", en);
-addMessages("fr", fr);
-addMessages("de", de);
+// Messages live in one file per language ("en.json") and, for larger features, one per
+// feature and language ("en.billing.json"): all of a language's files are merged.
+const FILES = import.meta.glob<Parameters<typeof addMessages>[1]>("./*.json", { eager: true, import: "default" });
+for (const [path, messages] of Object.entries(FILES)) {
+  const code = path.slice(2).split(".")[0];
+  if ((SUPPORTED as readonly string[]).includes(code)) addMessages(code, messages);
+}
 
 function initialLocale(): string {
   const stored = localStorage.getItem(STORAGE_KEY);
