@@ -119,6 +119,24 @@ class CurvePoint:
     current_a: tuple[float | None, float | None, float | None] = (None, None, None)
     voltage_v: tuple[float | None, float | None, float | None] = (None, None, None)
     soc_percent: int | None = None
+    # The session's cumulated cost at this point (minor units of its currency), as stored on
+    # the meter sample; None without a tariff.
+    cost_excl_vat_minor: int | None = None
+    cost_incl_vat_minor: int | None = None
+
+
+@dataclass(frozen=True)
+class RunningCost:
+    """A priced session's cost so far, in minor units of `currency` (cents): never a float.
+
+    `final`: priced until its connector was free again (the end of parking time); it will not
+    change any more."""
+
+    currency: str
+    excl_vat_minor: int
+    vat_minor: int
+    incl_vat_minor: int
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,7 @@ class SessionUpdated(_SessionEvent):
     inactivity_s: int = 0
     points: tuple[CurvePoint, ...] = ()
     rebuilt: bool = False
+    cost: RunningCost | None = None  # None: no tariff
 
 
 @dataclass(frozen=True)
@@ -167,6 +186,17 @@ class SessionStopped(_SessionEvent):
     energy_wh: int = 0
     inactivity_s: int = 0
     stop_reason: str | None = None
+    cost: RunningCost | None = None
+
+
+@dataclass(frozen=True)
+class SessionPriced(_SessionEvent):
+    """A stopped session's connector is free again: its parking time ends there, and its cost
+    is final (`cost.final`)."""
+
+    kind: ClassVar[str] = "session.priced"
+    available_at: datetime | None = None
+    cost: RunningCost | None = None
 
 
 class EventBus(Protocol):

@@ -45,9 +45,36 @@ _TEXTS: dict[str, dict[Language, tuple[str, str]]] = {
             "haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.",
         ),
     },
+    # Sent by the billing worker with the invoice's PDF attached.
+    "invoice": {
+        Language.EN: (
+            "Your VEV-IQ invoice {number}",
+            "Hello {name},\n\nyour invoice {number} of {date} is attached: {total} including "
+            "VAT.{online}\n\nYou can also download it from VEV-IQ:\n{link}\n\n"
+            "Thank you for charging with us.",
+        ),
+        Language.FR: (
+            "Votre facture VEV-IQ {number}",
+            "Bonjour {name},\n\nvous trouverez ci-joint votre facture {number} du {date} : "
+            "{total} TTC.{online}\n\nVous pouvez aussi la télécharger depuis VEV-IQ :\n{link}"
+            "\n\nMerci d'avoir rechargé chez nous.",
+        ),
+        Language.DE: (
+            "Ihre VEV-IQ-Rechnung {number}",
+            "Hallo {name},\n\nanbei Ihre Rechnung {number} vom {date}: {total} inklusive "
+            "MwSt.{online}\n\nSie können sie auch in VEV-IQ herunterladen:\n{link}\n\n"
+            "Vielen Dank, dass Sie bei uns geladen haben.",
+        ),
+    },
+    # The provider's page for the invoice (pay it, see its status), when there is one.
+    "invoice_online": {
+        Language.EN: ("", "\nView or pay it online: {url}"),
+        Language.FR: ("", "\nLa consulter ou la régler en ligne : {url}"),
+        Language.DE: ("", "\nOnline ansehen oder bezahlen: {url}"),
+    },
 }
 
 
 def render(kind: str, language: Language, to: str, **values: object) -> Mail:
     subject, body = _TEXTS[kind].get(language, _TEXTS[kind][Language.EN])
-    return Mail(to=to, subject=subject, body=body.format(**values))
+    return Mail(to=to, subject=subject.format(**values), body=body.format(**values))

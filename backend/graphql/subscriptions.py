@@ -3,8 +3,10 @@
 - `stationStatus(siteId)`: station and connector status. Drivers and site admins get the
   stations of their sites (a `siteId` they are not assigned to is NOT_FOUND); administrators
   and demo users every station.
-- `sessionCurve(sessionId)`: a session's curve as meter values arrive; its driver,
-  administrators and demo users; anyone else is FORBIDDEN. The stream ends after the stop.
+- `sessionCurve(sessionId)`: a session's curve and running cost as meter values arrive; its
+  driver, the managers of its site, administrators and demo users; anyone else is FORBIDDEN.
+  The stream ends once the session is over: at the stop, or for a priced session whose
+  connector is not free yet, when it is (its final cost, a "priced" event).
 
 The policy table decides first (`Subscription.*` in `backend.graphql.policy`), when the
 subscription starts; the rows of the viewer's reach are then filtered event by event.
@@ -27,7 +29,7 @@ from backend.graphql.policy import DENY, decide
 from backend.graphql.types.live import SessionCurveEvent, StationStatusEvent
 
 STATION_KINDS = ("station.status", "connector.status")
-SESSION_KINDS = ("session.started", "session.updated", "session.stopped")
+SESSION_KINDS = ("session.started", "session.updated", "session.stopped", "session.priced")
 
 
 def _allowed(info: strawberry.Info[Context], field: str) -> Viewer:
@@ -71,10 +73,20 @@ class Subscription:
         # Following a session live is reading it: the same rule as for its fields.
         if access.session_read(viewer, charge) is not access.ALLOW:
             raise Forbidden("Only the driver, the site's managers and administrators follow this.")
+        stopped = final = False
         async with info.context.services.bus.subscribe(f"session:{sid}") as events:
             async for event in events:
-                if event.get("kind") not in SESSION_KINDS:
+                kind = event.get("kind")
+                if kind not in SESSION_KINDS:
                     continue
-                yield SessionCurveEvent.of(event)
-                if event["kind"] == "session.stopped":
+                yield SessionCurveEvent.of(event, charge.user_id, charge.site_id)
+                cost = event.get("cost")
+                # The two may arrive in either order (a stop and the connector's status travel
+                # separately); without a tariff the stop is the end.
+                if kind == "session.stopped":
+                    stopped = True
+                    final = final or not cost or bool(cost.get("final"))
+                elif kind == "session.priced":
+                    final = True
+                if stopped and final:
                     return

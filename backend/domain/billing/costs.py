@@ -29,8 +29,16 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import ChargingSession, Connector, MeterSample, SessionStatus
+from backend.db.models import (
+    BillingState,
+    ChargingSession,
+    Connector,
+    MeterSample,
+    SessionStatus,
+)
+from backend.domain.billing.settling import settle_if_final
 from backend.domain.billing.tariffs import snapshot_tariff
+from backend.events import RunningCost
 from backend.pricing import MeterSample as PricedSample
 from backend.pricing import Price, Tariff, build_profile, minor_digits
 from backend.pricing.engine import CostPoint
@@ -131,6 +139,8 @@ class SessionCosts:
         for _ in range(2):
             done = await self._price(charging, tariff, zone, checkpoint, anchor, unsaved)
             if done:
+                # Final now (stopped, connector Available): billed or not, in this transaction.
+                settle_if_final(charging)
                 return
             anchor, checkpoint = None, start(charging.started_at)  # inconsistent: from scratch
 
@@ -254,9 +264,12 @@ class SessionCosts:
             )
         return True
 
-    async def connector_available(self, connector_id: uuid.UUID, at: datetime) -> bool:
+    async def connector_available(
+        self, connector_id: uuid.UUID, at: datetime
+    ) -> ChargingSession | None:
         """The connector is free again: the session that stopped on it ends its parking time
-        at `at`, and is priced to there. False when no session was waiting for it."""
+        at `at`, and is priced to there (that session, whose cost is now final). None when no
+        session was waiting for it."""
         latest = await self.session.scalar(
             select(ChargingSession)
             .where(ChargingSession.connector_id == connector_id)
@@ -270,11 +283,14 @@ class SessionCosts:
             or latest.stopped_at is None
             or latest.tariff_snapshot is None
             or at < latest.stopped_at
+            # Already settled by billing (e.g. billed at its stop after billing_settle_after_h
+            # without an Available): its cost no longer changes.
+            or latest.billing_state not in (None, BillingState.UNBILLED)
         ):
-            return False
+            return None
         latest.available_at = at
         await self.price(latest)
-        return True
+        return latest
 
     async def available_at_stop(self, charging: ChargingSession) -> None:
         """At the stop: if the connector already said it is Available (messages crossing),
@@ -286,6 +302,21 @@ class SessionCosts:
             return
         if connector.status_at >= charging.started_at:
             charging.available_at = max(connector.status_at, charging.stopped_at)
+
+
+def running_cost(charging: ChargingSession) -> RunningCost | None:
+    """The session's cost as it stands (what live events carry); None without a tariff."""
+    currency = charging.cost_currency
+    excl, vat, incl = (
+        charging.cost_excl_vat_minor,
+        charging.cost_vat_minor,
+        charging.cost_incl_vat_minor,
+    )
+    if currency is None or excl is None or vat is None or incl is None:
+        return None
+    # Final as in the `cost` field of the API: stopped, and priced until the connector was free.
+    final = charging.status is SessionStatus.COMPLETED and charging.available_at is not None
+    return RunningCost(currency, excl, vat, incl, final)
 
 
 def cost_curve(
@@ -315,4 +346,4 @@ def cost_curve(
     return picked  # type: ignore[return-value]
 
 
-__all__ = ["SessionCosts", "cost_curve", "from_minor", "lines_json", "to_minor"]
+__all__ = ["SessionCosts", "cost_curve", "from_minor", "lines_json", "running_cost", "to_minor"]

@@ -146,6 +146,10 @@ class PaymentGateway(Protocol):
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         """Verify and decode a webhook; raises InvalidWebhook."""
 
+    async def delete_customer(self, customer_id: str) -> None:
+        """Right to erasure (`backend.domain.privacy`): forget the customer and its payment
+        methods. Idempotent: a customer the provider no longer knows is not an error."""
+
 
 class LocalGateway:
     """No payment provider: invoices are numbered and kept locally, refunds are credit notes."""
@@ -173,3 +177,6 @@ class LocalGateway:
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         raise InvalidWebhook("No payment provider is configured.")
+
+    async def delete_customer(self, customer_id: str) -> None:
+        return None  # a local customer is only our own `billing_accounts` row

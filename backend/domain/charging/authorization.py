@@ -7,7 +7,9 @@ Rules, in order:
 - with access control off, any active user's active card is accepted;
 - with access control on, the user must be assigned to the station's site (administrators are
   accepted on every site); a station in no site area counts as access control on with nobody
-  assigned.
+  assigned;
+- with a payment provider configured (Stripe) and `billing_require_payment_method`, the user
+  must have a payment method on file (`billing_accounts`), else Blocked (`no_payment_method`).
 A refusal is recorded in the audit log (the card, never its number).
 """
 
@@ -25,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.base import utcnow
 from backend.db.models import (
     AuditEntry,
+    BillingAccount,
     ChargingStation,
     RfidCard,
     Role,
@@ -34,6 +37,7 @@ from backend.db.models import (
     User,
     UserStatus,
 )
+from backend.settings import Settings, get_settings
 
 
 class AuthorizationStatus(enum.StrEnum):
@@ -67,8 +71,9 @@ class _Place:
 
 
 class Authorization:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings | None = None) -> None:
         self.session = session
+        self._settings = settings
         self._record = True
 
     async def _place(self, station_id: uuid.UUID) -> _Place:
@@ -143,7 +148,7 @@ class Authorization:
                 AuthorizationResult(AuthorizationStatus.BLOCKED, user_id, card_id, "user_inactive"),
             )
         if not place.access_control or role is Role.ADMIN:
-            return AuthorizationResult(AuthorizationStatus.ACCEPTED, user_id, card_id)
+            return await self._billable(station_id, user_id, card_id)
         member = place.site_id is not None and await self.session.scalar(
             select(SiteMember.user_id).where(
                 SiteMember.site_id == place.site_id, SiteMember.user_id == user_id
@@ -159,6 +164,25 @@ class Authorization:
                     "not_assigned_to_site",
                 ),
             )
+        return await self._billable(station_id, user_id, card_id)
+
+    async def _billable(
+        self, station_id: uuid.UUID, user_id: uuid.UUID, card_id: uuid.UUID | None
+    ) -> AuthorizationResult:
+        """Accepted, unless billing charges through a provider and the user has no payment
+        method on file (one primary-key lookup)."""
+        settings = self._settings or get_settings()
+        if settings.stripe_api_key and settings.billing_require_payment_method:
+            method = await self.session.scalar(
+                select(BillingAccount.payment_method_id).where(BillingAccount.user_id == user_id)
+            )
+            if not method:
+                return self._refuse(
+                    station_id,
+                    AuthorizationResult(
+                        AuthorizationStatus.BLOCKED, user_id, card_id, "no_payment_method"
+                    ),
+                )
         return AuthorizationResult(AuthorizationStatus.ACCEPTED, user_id, card_id)
 
     def _refuse(self, station_id: uuid.UUID, result: AuthorizationResult) -> AuthorizationResult:

@@ -42,7 +42,7 @@ from backend.db.models import (
     OcppTransactionId,
     SessionStatus,
 )
-from backend.domain.billing.costs import SessionCosts
+from backend.domain.billing.costs import SessionCosts, running_cost
 from backend.domain.billing.tariffs import Tariffs
 from backend.domain.charging import curve
 from backend.domain.charging.authorization import Authorization, AuthorizationResult
@@ -157,7 +157,8 @@ def _apply(row: MeterSample, reading: Reading) -> None:
     row.soc_percent = reading.soc_percent
 
 
-def _point(row: MeterSample) -> CurvePoint:
+def _point(row: MeterSample, cost: tuple[int | None, int | None] | None = None) -> CurvePoint:
+    excl, incl = cost if cost is not None else (row.cost_excl_vat_minor, row.cost_incl_vat_minor)
     return CurvePoint(
         at=row.sampled_at,
         energy_wh=row.session_energy_wh,
@@ -165,14 +166,26 @@ def _point(row: MeterSample) -> CurvePoint:
         current_a=(row.current_a_l1, row.current_a_l2, row.current_a_l3),
         voltage_v=(row.voltage_v_l1, row.voltage_v_l2, row.voltage_v_l3),
         soc_percent=row.soc_percent,
+        cost_excl_vat_minor=excl,
+        cost_incl_vat_minor=incl,
     )
+
+
+@dataclass(frozen=True)
+class _Unpriced:
+    """A session's event, told before the session is priced (just before the commit): it gets
+    the session's running cost and its points their cumulated costs then (`_completed`)."""
+
+    event: SessionUpdated | SessionStopped
+    charging: ChargingSession
+    rows: tuple[MeterSample, ...] = ()
 
 
 class Sessions:
     def __init__(self, session: AsyncSession, bus: EventBus, *, deferred: bool = False) -> None:
         self.session = session
         self.bus = bus
-        self._events: list[Event] = []
+        self._events: list[Event | _Unpriced] = []
         # deferred: flush instead of committing; the owner of the transaction commits, then
         # publishes what it meant (`publish_pending`).
         self.deferred = deferred
@@ -670,27 +683,63 @@ class Sessions:
     def _updated(
         self, charging: ChargingSession, rows: list[MeterSample], *, rebuilt: bool
     ) -> None:
-        self._events.append(
-            SessionUpdated(
-                **self._common(charging),  # type: ignore[arg-type]
-                energy_wh=charging.energy_wh,
-                instant_power_w=charging.instant_power_w,
-                inactivity_s=charging.inactivity_s,
-                points=tuple(_point(row) for row in rows),
-                rebuilt=rebuilt,
-            )
+        # The points are made at the commit, once the new samples have their costs.
+        event = SessionUpdated(
+            **self._common(charging),  # type: ignore[arg-type]
+            energy_wh=charging.energy_wh,
+            instant_power_w=charging.instant_power_w,
+            inactivity_s=charging.inactivity_s,
+            rebuilt=rebuilt,
         )
+        self._events.append(_Unpriced(event, charging, tuple(rows)))
 
     def _stopped(self, charging: ChargingSession) -> None:
-        self._events.append(
-            SessionStopped(
-                **self._common(charging),  # type: ignore[arg-type]
-                stopped_at=charging.stopped_at,
-                energy_wh=charging.energy_wh,
-                inactivity_s=charging.inactivity_s,
-                stop_reason=charging.stop_reason,
+        event = SessionStopped(
+            **self._common(charging),  # type: ignore[arg-type]
+            stopped_at=charging.stopped_at,
+            energy_wh=charging.energy_wh,
+            inactivity_s=charging.inactivity_s,
+            stop_reason=charging.stop_reason,
+        )
+        self._events.append(_Unpriced(event, charging))
+
+    async def _completed(self, items: list[Event | _Unpriced]) -> list[Event]:
+        """The events with the costs the pricing just stored: the session's running cost, and
+        each point's cumulated cost."""
+        events: list[Event] = []
+        for item in items:
+            if not isinstance(item, _Unpriced):
+                events.append(item)
+                continue
+            cost = running_cost(item.charging)
+            if isinstance(item.event, SessionStopped):
+                events.append(replace(item.event, cost=cost))
+                continue
+            stored: dict[datetime, tuple[int | None, int | None]] = {}
+            if cost is not None and item.event.rebuilt:
+                # Samples written before the pricing got their costs by an UPDATE that their
+                # objects do not see (new samples that extend the curve get them in place).
+                stored = await self._stored_costs(item.charging, item.rows)
+            points = tuple(_point(row, stored.get(row.sampled_at)) for row in item.rows)
+            events.append(replace(item.event, points=points, cost=cost))
+        return events
+
+    async def _stored_costs(
+        self, charging: ChargingSession, rows: Sequence[MeterSample]
+    ) -> dict[datetime, tuple[int | None, int | None]]:
+        if not rows:
+            return {}
+        found = await self.session.execute(
+            select(
+                MeterSample.sampled_at,
+                MeterSample.cost_excl_vat_minor,
+                MeterSample.cost_incl_vat_minor,
+            ).where(
+                MeterSample.session_id == charging.id,
+                MeterSample.sampled_at.in_([row.sampled_at for row in rows]),
             )
         )
+        return {at: (excl, incl) for at, excl, incl in found}
 
     def _reprice(self, charging: ChargingSession, *, full: bool = False) -> None:
         if charging.tariff_snapshot is None:
@@ -711,12 +760,12 @@ class Sessions:
         Deferred: flush, and keep the events for `publish_pending` after the owner's commit."""
         await self._price_pending()
         await self._save_samples()
+        items, self._events = self._events, []
+        events = await self._completed(items)
         if self.deferred:
-            self._pending.extend(self._events)
-            self._events = []
+            self._pending.extend(events)
             await self.session.flush()
             return
-        events, self._events = self._events, []
         sites = await self._sites(events)
         await self.session.commit()
         await self._publish(events, sites)

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.base import utcnow
 from backend.db.models import AuditEntry, ChargingStation, Connector
 from backend.domain.stations_status import OFFLINE_AFTER
-from backend.events import ConnectorStatusChanged, EventBus, StationNotice, StationStatusChanged
+from backend.events import (
+    ConnectorStatusChanged,
+    EventBus,
+    SessionPriced,
+    StationNotice,
+    StationStatusChanged,
+)
 
 NO_ERROR = {"NoError", "", None}
 
@@ -155,11 +161,24 @@ class StationStatus:
         connector.status = status[:16]
         connector.error_code = None if error_code in NO_ERROR else (error_code or "")[:50]
         connector.status_at = at
+        priced: SessionPriced | None = None
         if connector.status == "Available":
             # Free again: the session that stopped here ends its parking time now.
-            from backend.domain.billing.costs import SessionCosts
+            from backend.domain.billing.costs import SessionCosts, running_cost
 
-            await SessionCosts(self.session).connector_available(connector.id, at)
+            ended = await SessionCosts(self.session).connector_available(connector.id, at)
+            if ended is not None:
+                # Its followers hear of its final cost.
+                priced = SessionPriced(
+                    session_id=ended.id,
+                    station_id=ended.station_id,
+                    site_id=station.site_id,
+                    user_id=ended.user_id,
+                    connector_id=ended.connector_id,
+                    transaction_id=ended.ocpp_transaction_id,
+                    available_at=ended.available_at,
+                    cost=running_cost(ended),
+                )
         await self.session.commit()
         await self.bus.publish(
             ConnectorStatusChanged(
@@ -173,6 +192,8 @@ class StationStatus:
                 at=at,
             )
         )
+        if priced is not None:
+            await self.bus.publish(priced)
         return True
 
     async def notice(

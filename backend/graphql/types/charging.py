@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 
 from backend.db import models
 from backend.db.base import utcnow
-from backend.db.models import SessionStatus
+from backend.db.models import BillingState, SessionStatus
 from backend.domain import access
 from backend.domain.billing import costs
 from backend.domain.charging import history
@@ -30,6 +30,8 @@ from backend.graphql import loaders
 from backend.graphql.context import Context
 from backend.graphql.ids import parse_id, parse_optional_id
 from backend.graphql.pagination import MAX_PAGE, Connection, Edge, PageInfo
+from backend.graphql.types import billing as billing_types
+from backend.graphql.types.billing import Invoice, Refund
 from backend.graphql.types.common import OrderDirection
 from backend.graphql.types.tariffs import (
     CostPointType,
@@ -187,6 +189,20 @@ class ChargingSession:
         return [CurvePoint.of(p) for p in points]
 
     @strawberry.field(
+        description="When the driver leaves, as they said (`updateSessionGoal`); null: not said "
+        "(smart charging assumes 8 hours after the start)."
+    )
+    def departure_at(self, root: strawberry.Parent[models.ChargingSession]) -> datetime | None:
+        return root.departure_at
+
+    @strawberry.field(
+        description="The energy the driver wants, as they said (`updateSessionGoal`); null: not "
+        "said (smart charging assumes the default vehicle's battery, or 30 kWh)."
+    )
+    def energy_wanted_wh(self, root: strawberry.Parent[models.ChargingSession]) -> int | None:
+        return root.energy_wanted_wh
+
+    @strawberry.field(
         description="The smart charging plan as last computed, oldest first: the current offered "
         "from each instant on. Empty when the session was never planned."
     )
@@ -264,6 +280,44 @@ class ChargingSession:
             )
             for at, excl, incl in points
         ]
+
+    # --- billing ---
+
+    @strawberry.field(
+        description="UNBILLED while its cost is not final; then NOT_BILLABLE (billingNote says "
+        "why), PENDING (its invoice is coming) or INVOICED."
+    )
+    def billing_state(self, root: strawberry.Parent[models.ChargingSession]) -> BillingState:
+        return root.billing_state or BillingState.UNBILLED
+
+    @strawberry.field(
+        description="Why it is not billed: no_tariff, below_minimum, zero_cost, no_user or "
+        "before_billing."
+    )
+    def billing_note(self, root: strawberry.Parent[models.ChargingSession]) -> str | None:
+        return root.billing_note
+
+    @strawberry.field(graphql_type=Invoice | None, description="Null until invoiced.")
+    async def invoice(
+        self, root: strawberry.Parent[models.ChargingSession], info: strawberry.Info[Context]
+    ) -> models.Invoice | None:
+        if root.invoice_id is None:
+            return None
+        return await billing_types.visible_invoices(info.context).load(root.invoice_id)
+
+    @strawberry.field(
+        description="Refunded on this session (pending or done), minor units incl. VAT."
+    )
+    async def refunded_minor(
+        self, root: strawberry.Parent[models.ChargingSession], info: strawberry.Info[Context]
+    ) -> int:
+        return await billing_types.session_refunded(info.context).load(root.id)
+
+    @strawberry.field(graphql_type=list[Refund], description="Oldest first; failed ones too.")
+    async def refunds(
+        self, root: strawberry.Parent[models.ChargingSession], info: strawberry.Info[Context]
+    ) -> list[models.Refund]:
+        return await billing_types.session_refunds(info.context).load(root.id)
 
 
 # --- loaders -------------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 They are built from the JSON events of the bus (`backend.events` payloads, `to_dict()`), so a
 subscriber on one server process sees what the OCPP side of another process published.
+
+A session's costs (the running cost of each event, the cumulated cost of each point) follow
+the rule of `ChargingSession.cost`: they keep the session's driver and site (private fields)
+for it.
 """
 
 from __future__ import annotations
@@ -79,9 +83,20 @@ class LiveCurvePoint:
     current_a: list[float | None] = strawberry.field(description="Per phase, L1 to L3.")
     voltage_v: list[float | None]
     soc_percent: int | None
+    cost_excl_vat_minor: int | None = strawberry.field(
+        description="The session's cumulated cost at this point, excluding VAT, in minor units "
+        "of its currency (`cost.currency`); null without a tariff, or when a rebuilt curve "
+        "is to be read again."
+    )
+    cost_incl_vat_minor: int | None = strawberry.field(description="The same, including VAT.")
+    # For the access rules (session_read reads `user_id` and `site_id`).
+    user_id: strawberry.Private[uuid.UUID | None]
+    site_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
-    def of(cls, point: dict[str, Any]) -> LiveCurvePoint:
+    def of(
+        cls, point: dict[str, Any], user_id: uuid.UUID | None, site_id: uuid.UUID | None
+    ) -> LiveCurvePoint:
         return cls(
             at=datetime.fromisoformat(point["at"]),
             energy_wh=point.get("energy_wh"),
@@ -89,12 +104,45 @@ class LiveCurvePoint:
             current_a=list(point.get("current_a") or [None, None, None]),
             voltage_v=list(point.get("voltage_v") or [None, None, None]),
             soc_percent=point.get("soc_percent"),
+            cost_excl_vat_minor=point.get("cost_excl_vat_minor"),
+            cost_incl_vat_minor=point.get("cost_incl_vat_minor"),
+            user_id=user_id,
+            site_id=site_id,
         )
 
 
-@strawberry.type(description="A session started, grew (new meter values) or stopped.")
+@strawberry.type(
+    name="RunningCost",
+    description="A session's cost as it stands, in minor units of its currency (cents).",
+)
+class RunningCostType:
+    currency: str
+    total_excl_vat_minor: int
+    total_vat_minor: int
+    total_incl_vat_minor: int
+    final: bool = strawberry.field(
+        description="Priced until the connector was free again: it will not change any more."
+    )
+
+    @classmethod
+    def of(cls, cost: dict[str, Any] | None) -> RunningCostType | None:
+        if not cost:
+            return None
+        return cls(
+            currency=str(cost["currency"]),
+            total_excl_vat_minor=int(cost["excl_vat_minor"]),
+            total_vat_minor=int(cost["vat_minor"]),
+            total_incl_vat_minor=int(cost["incl_vat_minor"]),
+            final=bool(cost.get("final")),
+        )
+
+
+@strawberry.type(
+    description="A session started, grew (new meter values), stopped, or was priced until its "
+    "connector was free again."
+)
 class SessionCurveEvent:
-    kind: str = strawberry.field(description='"started", "updated" or "stopped"')
+    kind: str = strawberry.field(description='"started", "updated", "stopped" or "priced"')
     session_id: strawberry.ID
     station_id: strawberry.ID
     energy_wh: int | None
@@ -109,10 +157,25 @@ class SessionCurveEvent:
     started_at: datetime | None
     stopped_at: datetime | None
     stop_reason: str | None
+    cost: RunningCostType | None = strawberry.field(
+        description="The session's running cost after this event (updated, stopped and "
+        "priced events); null without a tariff."
+    )
+    # For the access rules (session_read reads `user_id` and `site_id`).
+    user_id: strawberry.Private[uuid.UUID | None]
+    site_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
-    def of(cls, event: dict[str, Any]) -> SessionCurveEvent:
+    def of(
+        cls,
+        event: dict[str, Any],
+        user_id: uuid.UUID | None = None,
+        site_id: uuid.UUID | None = None,
+    ) -> SessionCurveEvent:
+        """`user_id`, `site_id`: the session's, when the event does not say."""
         kind = str(event["kind"]).removeprefix("session.")
+        user_id = _uuid(event.get("user_id")) or user_id
+        site_id = _uuid(event.get("site_id")) or site_id
         return cls(
             kind=kind,
             session_id=strawberry.ID(str(event["session_id"])),
@@ -120,9 +183,12 @@ class SessionCurveEvent:
             energy_wh=event.get("energy_wh"),
             instant_power_w=event.get("instant_power_w"),
             inactivity_s=event.get("inactivity_s"),
-            points=[LiveCurvePoint.of(p) for p in event.get("points") or []],
+            points=[LiveCurvePoint.of(p, user_id, site_id) for p in event.get("points") or []],
             rebuilt=bool(event.get("rebuilt")),
             started_at=_time(event.get("started_at")),
             stopped_at=_time(event.get("stopped_at")),
             stop_reason=event.get("stop_reason"),
+            cost=RunningCostType.of(event.get("cost")),
+            user_id=user_id,
+            site_id=site_id,
         )

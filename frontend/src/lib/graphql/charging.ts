@@ -126,17 +126,58 @@ export const SESSIONS = gql`
   ${SESSION_SUMMARY}
 `;
 
+const SESSION_COST = gql`
+  fragment SessionCost on ChargingSession {
+    tariff { id name currency vatPercent }
+    cost {
+      currency totalExclVat totalVat totalInclVat pricedUntil final
+      lines { dimension quantity unit unitPrice stepSize amountExclVat vatPercent vat amountInclVat }
+    }
+  }
+`;
+
+const SESSION_GOAL = gql`
+  fragment SessionGoal on ChargingSession {
+    departureAt
+    energyWantedWh
+    plannedSchedule { at currentA }
+  }
+`;
+
 export const SESSION_DETAIL = gql`
   query SessionDetail($id: ID!, $maxPoints: Int, $withUser: Boolean!) {
     session(id: $id) {
       ...SessionSummary
+      ...SessionCost
+      ...SessionGoal
       transactionId
       curve(maxPoints: $maxPoints) {
         at powerW energyWh currentL1 currentL2 currentL3 soc
       }
+      costCurve(maxPoints: $maxPoints) { at totalExclVat totalInclVat }
     }
   }
   ${SESSION_SUMMARY}
+  ${SESSION_COST}
+  ${SESSION_GOAL}
+`;
+
+/** The goal and the smart charging plan alone: read again after a goal change or new readings. */
+export const SESSION_PLAN = gql`
+  query SessionPlan($id: ID!) {
+    session(id: $id) { id ...SessionGoal }
+  }
+  ${SESSION_GOAL}
+`;
+
+export const UPDATE_SESSION_GOAL = gql`
+  mutation UpdateSessionGoal($sessionId: ID!, $departureAt: DateTime, $energyWantedWh: Int) {
+    updateSessionGoal(sessionId: $sessionId, departureAt: $departureAt, energyWantedWh: $energyWantedWh) {
+      id
+      ...SessionGoal
+    }
+  }
+  ${SESSION_GOAL}
 `;
 
 export const SESSION_CURVE = gql`
@@ -151,6 +192,24 @@ export const SESSION_CURVE = gql`
       stoppedAt
       stopReason
       points { at energyWh powerW currentA socPercent }
+    }
+  }
+`;
+
+/** The session page's stream: the curve with each point's cumulated cost and the running cost. */
+export const SESSION_CURVE_COST = gql`
+  subscription SessionCurveCost($sessionId: ID!) {
+    sessionCurve(sessionId: $sessionId) {
+      kind
+      sessionId
+      energyWh
+      instantPowerW
+      inactivityS
+      rebuilt
+      stoppedAt
+      stopReason
+      cost { currency totalExclVatMinor totalVatMinor totalInclVatMinor final }
+      points { at energyWh powerW currentA socPercent costExclVatMinor costInclVatMinor }
     }
   }
 `;
