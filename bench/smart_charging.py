@@ -1,7 +1,11 @@
 """Smart charging: the planner against simple baselines and the offline optimum.
 
-    .venv/bin/python -m bench.smart_charging [--seed 7] [--limits 30,20] [--days 7]
-        [--sessions-per-day 18] [--timing-runs 60]
+    .venv/bin/python -m bench.smart_charging [--seeds 7,8,9,10,11 | --seed 7] [--detail]
+        [--limits 30,20] [--days 7] [--sessions-per-day 18] [--timing-runs 60]
+
+Several seeds (default five): one line per seed and limit with each policy's energy as a share
+of the same run's offline optimum, then the mean and the minimum over the seeds, and the
+planner's energy over each baseline's (same run). One seed (or --detail): the full table.
 
 A simulated workplace week (seeded, generated — no real data is used): arrivals around
 8-10 h, departures 16-19 h, 5-40 kWh wanted, AC cars of 7.4 kW (one phase, 32 A), 11 kW
@@ -413,56 +417,161 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+POLICIES: list[tuple[str, str, Policy | None, bool]] = [
+    # (name, short name, one-slot policy, or the planner itself when None: its heuristic?)
+    ("planner (LP + repair, MPC)", "planner", None, False),
+    ("planner heuristic alone", "heuristic", None, True),
+    ("uncontrolled then capped", "capped", uncontrolled_capped, False),
+    ("equal share (round robin)", "equal", equal_share, False),
+    ("earliest deadline first", "EDF", edf, False),
+    ("least laxity first", "LLF", llf, False),
+]
+
+
+def run_seed(
+    seed: int, limits: list[float], days: int, per_day: int
+) -> tuple[list[Car], dict[float, list[Result]]]:
+    """Every policy and the offline optimum on one seed's week, for each limit: the results,
+    optimum last."""
+    cars = workplace_week(seed, days, per_day)
+    options = PlannerOptions()
+    out: dict[float, list[Result]] = {}
+    for limit in limits:
+        rows = []
+        for name, _short, policy, heuristic in POLICIES:
+            planner: Callable[[Problem], object] | None = None
+            if policy is None:
+                planner = plan_heuristic if heuristic else (lambda p: plan(p, options))
+            rows.append(simulate(cars, limit, name, policy, planner))
+        out[limit] = [*rows, offline_optimum(cars, limit)]
+    return cars, out
+
+
+def overs(r: Result) -> int:
+    return sum(p > r.limit_a + 1e-6 for p in r.peak) + r.violations
+
+
+def print_detail(limit: float, results: list[Result], header: str) -> None:
+    best = results[-1]
+    for r in results:
+        peak = "/".join(f"{p:.1f}" for p in r.peak)
+        print(
+            f"{limit:>4.0f}kW | {r.name:<28} | {r.energy_pct:>8.2f} | "
+            f"{r.energy_pct - best.energy_pct:>5.2f} | {r.served_pct:>8.1f} | "
+            f"{peak:>17} | {r.limit_a:>7.1f} | {overs(r):>4} | {pct(r.plan_ms, 0.5):>6.2f} | "
+            f"{pct(r.plan_ms, 0.95):>6.2f}"
+        )
+    print("-" * len(header))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seeds", default="7,8,9,10,11", help="comma-separated week seeds")
+    ap.add_argument("--seed", type=int, help="one seed only (same as --seeds N)")
+    ap.add_argument("--detail", action="store_true", help="every policy's row for every seed")
     ap.add_argument("--limits", default="30,20", help="site limits in kW")
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--sessions-per-day", type=int, default=18)
     ap.add_argument("--timing-runs", type=int, default=60)
     args = ap.parse_args()
-    cars = workplace_week(args.seed, args.days, args.sessions_per_day)
-    wanted = sum(c.wanted_wh for c in cars) / 1000
-    print(
-        f"workplace week: {len(cars)} sessions, {wanted:.0f} kWh wanted, seed {args.seed}; "
-        f"{STATIONS * 2} connectors, 5-minute steps"
-    )
-    options = PlannerOptions()
-    policies: list[tuple[str, Policy | None, Callable[[Problem], object] | None]] = [
-        ("planner (LP + repair, MPC)", None, lambda p: plan(p, options)),
-        ("planner heuristic alone", None, lambda p: plan_heuristic(p)),
-        ("uncontrolled then capped", uncontrolled_capped, None),
-        ("equal share (round robin)", equal_share, None),
-        ("earliest deadline first", edf, None),
-        ("least laxity first", llf, None),
-    ]
+    seeds = [args.seed] if args.seed is not None else [int(x) for x in args.seeds.split(",")]
+    limits = [float(x) for x in args.limits.split(",")]
+    detail = args.detail or len(seeds) == 1
     header = (
         f"{'limit':>6} | {'policy':<28} | {'energy %':>8} | {'gap':>5} | {'served %':>8} | "
         f"{'peak L1/L2/L3 A':>17} | {'limit A':>7} | {'over':>4} | {'ms p50':>6} | "
         f"{'ms p95':>6}"
     )
-    print(header)
-    print("-" * len(header))
-    for limit in [float(x) for x in args.limits.split(",")]:
-        best = offline_optimum(cars, limit)
-        rows = [simulate(cars, limit, name, pol, pl) for name, pol, pl in policies]
-        for r in [*rows, best]:
-            peak = "/".join(f"{p:.1f}" for p in r.peak)
-            over = sum(p > r.limit_a + 1e-6 for p in r.peak) + r.violations
-            print(
-                f"{limit:>4.0f}kW | {r.name:<28} | {r.energy_pct:>8.2f} | "
-                f"{r.energy_pct - best.energy_pct:>5.2f} | {r.served_pct:>8.1f} | "
-                f"{peak:>17} | {r.limit_a:>7.1f} | {over:>4} | {pct(r.plan_ms, 0.5):>6.2f} | "
-                f"{pct(r.plan_ms, 0.95):>6.2f}"
-            )
-        print("-" * len(header))
-    lp_ms, heur_ms = timing(args.seed, args.timing_runs)
-    print(
-        f"planning time, 50 concurrent sessions, 9 h horizon (12 × 5 min + 32 × 15 min), "
-        f"{args.timing_runs} runs: LP + repair + verify p50 {pct(lp_ms, 0.5):.1f} ms, "
-        f"p95 {pct(lp_ms, 0.95):.1f} ms; heuristic p50 {pct(heur_ms, 0.5):.1f} ms, "
-        f"p95 {pct(heur_ms, 0.95):.1f} ms"
+    shorts = [short for _, short, _, _ in POLICIES]
+    # Per seed and limit, each policy's energy as a share of the same run's offline optimum.
+    ratios: dict[float, dict[str, list[float]]] = {lim: {s: [] for s in shorts} for lim in limits}
+    # And the planner's energy over each baseline's, same run.
+    versus: dict[float, dict[str, list[float]]] = {
+        lim: {s: [] for s in shorts[1:]} for lim in limits
+    }
+    served: dict[float, dict[str, list[float]]] = {lim: {s: [] for s in shorts} for lim in limits}
+    planner_ms: list[float] = []
+    over_total = 0
+    compact = (
+        f"{'seed':>4} | {'limit':>5} | {'sessions':>8} | {'kWh':>5} | {'optimum %':>9} | "
+        + " | ".join(f"{s + ' / opt':>15}" for s in shorts)
     )
+    if not detail:
+        print("energy delivered, each policy as a share of the same run's offline optimum")
+        print(compact)
+        print("-" * len(compact))
+    for seed in seeds:
+        cars, by_limit = run_seed(seed, limits, args.days, args.sessions_per_day)
+        wanted = sum(c.wanted_wh for c in cars) / 1000
+        if detail:
+            print(
+                f"workplace week: {len(cars)} sessions, {wanted:.0f} kWh wanted, seed {seed}; "
+                f"{STATIONS * 2} connectors, 5-minute steps"
+            )
+            print(header)
+            print("-" * len(header))
+        for limit, results in by_limit.items():
+            best = results[-1]
+            for (_, short, _, _), r in zip(POLICIES, results, strict=False):
+                ratios[limit][short].append(r.energy_pct / best.energy_pct)
+                served[limit][short].append(r.served_pct)
+                over_total += overs(r)
+            planner = results[0]
+            planner_ms += planner.plan_ms
+            for (_, short, _, _), r in zip(POLICIES[1:], results[1:], strict=False):
+                versus[limit][short].append(planner.energy_pct / r.energy_pct)
+            if detail:
+                print_detail(limit, results, header)
+            else:
+                cells = " | ".join(f"{ratios[limit][s][-1]:>15.4f}" for s in shorts)
+                print(
+                    f"{seed:>4} | {limit:>3.0f}kW | {len(cars):>8} | {wanted:>5.0f} | "
+                    f"{best.energy_pct:>9.2f} | {cells}"
+                )
+    if not detail:
+        print("-" * len(compact))
+    if len(seeds) > 1:
+        print(f"\nover {len(seeds)} seeds ({', '.join(map(str, seeds))}): energy / optimum")
+        summary = (
+            f"{'limit':>5} | {'policy':<28} | {'mean':>7} | {'min':>7} | {'served % mean':>13}"
+        )
+        print(summary)
+        print("-" * len(summary))
+        for limit in limits:
+            for name, short, _, _ in POLICIES:
+                values = ratios[limit][short]
+                print(
+                    f"{limit:>3.0f}kW | {name:<28} | {sum(values) / len(values):>7.4f} | "
+                    f"{min(values):>7.4f} | {sum(served[limit][short]) / len(values):>13.1f}"
+                )
+            print("-" * len(summary))
+        print("planner energy / baseline energy, same run")
+        head = f"{'limit':>5} | " + " | ".join(f"{s:>15}" for s in shorts[1:])
+        print(head)
+        print("-" * len(head))
+        for limit in limits:
+            mean = " | ".join(
+                f"{'mean ' + format(sum(v) / len(v), '.4f'):>15}" for v in versus[limit].values()
+            )
+            low = " | ".join(
+                f"{'min ' + format(min(v), '.4f'):>15}" for v in versus[limit].values()
+            )
+            print(f"{limit:>3.0f}kW | {mean}")
+            print(f"{'':>5} | {low}")
+        print("-" * len(head))
+        print(
+            f"over the limit, all seeds, policies and limits: {over_total} "
+            f"(node-slots above a limit + peaks above the site limit); planner run "
+            f"p50 {pct(planner_ms, 0.5):.2f} ms, p95 {pct(planner_ms, 0.95):.2f} ms"
+        )
+    if args.timing_runs > 0:
+        lp_ms, heur_ms = timing(seeds[0], args.timing_runs)
+        print(
+            f"planning time, 50 concurrent sessions, 9 h horizon (12 × 5 min + 32 × 15 min), "
+            f"{args.timing_runs} runs: LP + repair + verify p50 {pct(lp_ms, 0.5):.1f} ms, "
+            f"p95 {pct(lp_ms, 0.95):.1f} ms; heuristic p50 {pct(heur_ms, 0.5):.1f} ms, "
+            f"p95 {pct(heur_ms, 0.95):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,11 @@ exponential backoff (and jitter) and sends them. OCPP 1.6 transaction ids come f
 a buffered message reads its transaction id when it is sent, after the start was answered.
 
 The CSMS may also drive it: remote start and stop (1.6 RemoteStart/StopTransaction, 2.0.1
-RequestStart/StopTransaction), charging profiles (their limit caps the car's power), reset,
-unlock, availability, configuration / variables, trigger message, clear cache.
+RequestStart/StopTransaction), charging profiles (the limit of their current period caps the
+car's power; GetCompositeSchedule answers from the profiles held), reset, unlock, availability,
+configuration / variables, trigger message, clear cache. A station built with
+`obeys_profiles=False` answers Accepted to SetChargingProfile but keeps nothing, as some real
+firmware does: its composite schedule then shows only its own maximum.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ import asyncio
 import base64
 import contextlib
 import logging
+import math
 import random
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
@@ -70,6 +74,7 @@ class StationSpec:
     vendor: str = "VEV-IQ"
     model: str = "Simulator"
     badges: tuple[str, ...] = ()  # this station's drivers (else the behaviour's)
+    obeys_profiles: bool = True  # False: accepts charging profiles, then ignores them
 
 
 @dataclass
@@ -190,12 +195,32 @@ class _Client16(Cp16):
 
     @on(Action16.clear_charging_profile)
     async def on_clear_profile(self, **kw: Any) -> Any:
-        self.sim.clear_profiles(kw.get("id"), kw.get("charging_profile_purpose"))
-        return result16.ClearChargingProfile(status="Accepted")
+        cleared = self.sim.clear_profiles(
+            kw.get("id"), kw.get("charging_profile_purpose"), kw.get("connector_id")
+        )
+        return result16.ClearChargingProfile(status="Accepted" if cleared else "Unknown")
 
     @on(Action16.get_composite_schedule)
     async def on_composite(self, connector_id: int, duration: int, **kw: Any) -> Any:
-        return result16.GetCompositeSchedule(status="Rejected")
+        if connector_id not in (0, *self.sim.connectors):
+            return result16.GetCompositeSchedule(status="Rejected")
+        start = now()
+        unit, periods = self.sim.composite_schedule(
+            connector_id, start, duration, kw.get("charging_rate_unit")
+        )
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=ts(start),
+            charging_schedule={
+                "duration": duration,
+                "start_schedule": ts(start),
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [
+                    {"start_period": offset, "limit": limit} for offset, limit in periods
+                ],
+            },
+        )
 
     @on(Action16.data_transfer)
     async def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
@@ -287,47 +312,122 @@ class _Client201(Cp201):
     @on(Action201.clear_charging_profile)
     async def on_clear_profile(self, **kw: Any) -> Any:
         criteria = kw.get("charging_profile_criteria") or {}
-        purpose = criteria.get("charging_profile_purpose")
-        self.sim.clear_profiles(kw.get("charging_profile_id"), purpose)
-        return result201.ClearChargingProfile(status="Accepted")
+        cleared = self.sim.clear_profiles(
+            kw.get("charging_profile_id"),
+            criteria.get("charging_profile_purpose"),
+            criteria.get("evse_id"),
+        )
+        return result201.ClearChargingProfile(status="Accepted" if cleared else "Unknown")
 
     @on(Action201.get_composite_schedule)
     async def on_composite(self, duration: int, evse_id: int, **kw: Any) -> Any:
-        return result201.GetCompositeSchedule(status="Rejected")
+        if evse_id not in (0, *self.sim.connectors):
+            return result201.GetCompositeSchedule(status="Rejected")
+        start = now()
+        unit, periods = self.sim.composite_schedule(
+            evse_id, start, duration, kw.get("charging_rate_unit")
+        )
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": ts(start),
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [
+                    {"start_period": offset, "limit": limit} for offset, limit in periods
+                ],
+            },
+        )
 
 
-def _profile_limit(profile: Any) -> tuple[float, str] | None:
-    """The first period's limit of a charging profile and its unit (W, or A per phase)."""
-    try:
-        schedule = profile.get("charging_schedule")
-        if isinstance(schedule, list):  # 2.0.1: a list of schedules
-            schedule = schedule[0]
-        period = schedule["charging_schedule_period"][0]
-        limit = float(period["limit"])
-        unit = str(schedule.get("charging_rate_unit", "W")).upper()
-    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
-        return None
-    return limit, ("A" if unit == "A" else "W")
-
-
-def _profile_limit_w(profile: Any, phases: int = 3) -> float | None:
-    """The first period's limit of a charging profile, in W (A are taken per phase at 230 V)."""
-    found = _profile_limit(profile)
-    if found is None:
-        return None
-    limit, unit = found
-    return limit * 230.0 * phases if unit == "A" else limit
+_CYCLES_S = {"Daily": 86_400.0, "Weekly": 604_800.0}
 
 
 @dataclass
 class _Profile:
-    """A charging profile the station holds: its purpose, connector (0: all) and limit."""
+    """A charging profile the station holds: its purpose, connector (0: all), unit and
+    schedule: periods (offset in s, limit) from `start`, for `duration_s` (None: open ended),
+    again every day or week when recurring. Without a startSchedule, `start` is when it was
+    received and its first period holds before that too."""
 
     id: int | None
     purpose: str
     connector: int
-    limit: float
     unit: str  # W or A (per phase)
+    periods: tuple[tuple[float, float], ...]
+    start: datetime
+    duration_s: float | None = None
+    cycle_s: float | None = None
+    scheduled: bool = True  # the profile named its start
+
+    def limit_at(self, at: datetime) -> float | None:
+        """The limit in force at `at` (None: the profile does not apply then)."""
+        offset = (at - self.start).total_seconds()
+        if offset < 0 and not self.scheduled:
+            offset = 0.0
+        if offset < 0:
+            return None
+        if self.cycle_s:
+            offset %= self.cycle_s
+        if self.duration_s is not None and offset >= self.duration_s:
+            return None
+        found = None
+        for begin, limit in self.periods:
+            if begin <= offset:
+                found = limit
+        return found
+
+    def changes(self, begin: datetime, end: datetime) -> list[datetime]:
+        """The instants strictly between `begin` and `end` where its limit may change."""
+        bases = [self.start]
+        if self.cycle_s:
+            first = math.floor((begin - self.start).total_seconds() / self.cycle_s)
+            span = math.ceil((end - begin).total_seconds() / self.cycle_s) + 2
+            bases = [
+                self.start + timedelta(seconds=(first + k) * self.cycle_s)
+                for k in range(max(0, first), max(0, first) + span)
+            ]
+        out = []
+        for base in bases:
+            out += [base + timedelta(seconds=offset) for offset, _ in self.periods]
+            if self.duration_s is not None:
+                out.append(base + timedelta(seconds=self.duration_s))
+        return [t for t in out if begin < t < end]
+
+
+def _held_profile(connector: int, profile: Any, received: datetime) -> _Profile | None:
+    """What the station keeps of a SetChargingProfile's profile (None: unreadable)."""
+    try:
+        schedule = profile.get("charging_schedule")
+        if isinstance(schedule, list):  # 2.0.1: a list of schedules
+            schedule = schedule[0]
+        periods = tuple(
+            (float(p["start_period"]), float(p["limit"]))
+            for p in schedule["charging_schedule_period"]
+        )
+        unit = "A" if str(schedule.get("charging_rate_unit", "W")).upper() == "A" else "W"
+        begins = schedule.get("start_schedule")
+        start = datetime.fromisoformat(begins.replace("Z", "+00:00")) if begins else received
+        duration = schedule.get("duration")
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        return None
+    if not periods:
+        return None
+    purpose = str(profile.get("charging_profile_purpose") or "TxDefaultProfile")
+    if purpose == "ChargingStationMaxProfile":
+        purpose = "ChargePointMaxProfile"
+    return _Profile(
+        id=profile.get("charging_profile_id", profile.get("id")),
+        purpose=purpose,
+        connector=connector,
+        unit=unit,
+        periods=periods,
+        start=start if start.tzinfo else start.replace(tzinfo=UTC),
+        duration_s=float(duration) if duration is not None else None,
+        cycle_s=_CYCLES_S.get(str(profile.get("recurrency_kind") or "")),
+        scheduled=bool(begins),
+    )
 
 
 class SimulatedStation:
@@ -631,15 +731,13 @@ class SimulatedStation:
     def apply_profile(self, connector: int, profile: Any) -> None:
         """Hold the profile: a TxProfile limits its connector's transaction (and ends with
         it), else a TxDefaultProfile of the connector or of the station (connector 0), and
-        a station-wide max profile limits everything; A are per phase of the car."""
-        found = _profile_limit(profile)
-        if found is None:
+        a station-wide max profile limits everything; A are per phase of the car. One profile
+        per purpose and connector (a new one replaces the old), and per id."""
+        if not self.spec.obeys_profiles:
             return
-        purpose = str(profile.get("charging_profile_purpose") or "TxDefaultProfile")
-        if purpose == "ChargingStationMaxProfile":
-            purpose = "ChargePointMaxProfile"
-        profile_id = profile.get("charging_profile_id", profile.get("id"))
-        held = _Profile(profile_id, purpose, connector, found[0], found[1])
+        held = _held_profile(connector, profile, now())
+        if held is None:
+            return
         self.profiles = [
             p
             for p in self.profiles
@@ -648,33 +746,87 @@ class SimulatedStation:
         self.profiles.append(held)
         self._apply_limits()
 
-    def clear_profiles(self, profile_id: int | None = None, purpose: str | None = None) -> None:
+    def clear_profiles(
+        self,
+        profile_id: int | None = None,
+        purpose: str | None = None,
+        connector: int | None = None,
+    ) -> bool:
+        """Clear the profile with this id, else those matching the other criteria. Whether
+        any was cleared (OCPP: Accepted, else Unknown)."""
         if purpose == "ChargingStationMaxProfile":
             purpose = "ChargePointMaxProfile"
-        self.profiles = [
-            p
-            for p in self.profiles
-            if not (
-                (profile_id is None or p.id == profile_id)
-                and (purpose is None or p.purpose == purpose)
+
+        def matches(p: _Profile) -> bool:
+            if profile_id is not None:
+                return p.id == profile_id
+            return (purpose is None or p.purpose == purpose) and (
+                connector is None or p.connector == connector
             )
-        ]
+
+        kept = [p for p in self.profiles if not matches(p)]
+        cleared = len(kept) < len(self.profiles)
+        self.profiles = kept
         self._apply_limits()
+        return cleared
 
-    def _limit_for(self, number: int) -> tuple[float | None, float | None]:
-        """(W, A per phase) limiting a transaction on this connector now."""
+    def _limiting(self, number: int, at: datetime) -> list[tuple[_Profile, float]]:
+        """The profiles limiting a transaction on this connector at `at`, with their limit:
+        its TxProfile, else its TxDefaultProfile, else the station's (connector 0); and the
+        station's max profile."""
 
-        def pick(purpose: str) -> _Profile | None:
-            own = [p for p in self.profiles if p.purpose == purpose and p.connector == number]
-            every = [p for p in self.profiles if p.purpose == purpose and p.connector == 0]
-            found = own or every
-            return found[-1] if found else None
+        def pick(purpose: str, connectors: tuple[int, ...]) -> tuple[_Profile, float] | None:
+            for connector in connectors:
+                for p in reversed(self.profiles):
+                    if p.purpose == purpose and p.connector == connector:
+                        limit = p.limit_at(at)
+                        if limit is not None:
+                            return p, limit
+            return None
 
-        chosen = pick("TxProfile") or pick("TxDefaultProfile")
-        limits = [p for p in (chosen, pick("ChargePointMaxProfile")) if p is not None]
-        watts = [p.limit for p in limits if p.unit == "W"]
-        amps = [p.limit for p in limits if p.unit == "A"]
+        found = [
+            pick("TxProfile", (number,)) or pick("TxDefaultProfile", (number, 0)),
+            pick("ChargePointMaxProfile", (0,)),
+        ]
+        return [f for f in found if f is not None]
+
+    def _limit_for(
+        self, number: int, at: datetime | None = None
+    ) -> tuple[float | None, float | None]:
+        """(W, A per phase) limiting a transaction on this connector (now, or at `at`)."""
+        limits = self._limiting(number, at or now())
+        watts = [limit for p, limit in limits if p.unit == "W"]
+        amps = [limit for p, limit in limits if p.unit == "A"]
         return (min(watts) if watts else None, min(amps) if amps else None)
+
+    def composite_schedule(
+        self, connector: int, start: datetime, duration_s: int, unit: str | None
+    ) -> tuple[str, list[tuple[int, float]]]:
+        """What GetCompositeSchedule answers: the unit and the (offset s, limit) periods
+        from `start` for `duration_s`, of the profiles held for this connector (0: the
+        station) and the station's own maximum. A and W convert at 230 V on three phases."""
+        unit = "W" if str(unit or "A").upper() == "W" else "A"
+        end = start + timedelta(seconds=duration_s)
+        relevant = [p for p in self.profiles if p.connector in (0, connector)]
+        instants = sorted({start, *(t for p in relevant for t in p.changes(start, end))})
+        w_per_a = 230.0 * 3  # W per amp on each of three phases
+        periods: list[tuple[int, float]] = []
+        for at in instants:
+            watts, amps = self._limit_for(connector, at)
+            limit_w = float(self.spec.max_power_w)
+            if watts is not None:
+                limit_w = min(limit_w, watts)
+            if amps is not None:
+                limit_w = min(limit_w, amps * w_per_a)
+            limit = limit_w if unit == "W" else limit_w / w_per_a
+            limit = math.floor(limit * 10 + 1e-6) / 10
+            offset = round((at - start).total_seconds())
+            if not periods or periods[-1][1] != limit:
+                if periods and periods[-1][0] == offset:
+                    periods[-1] = (offset, limit)
+                else:
+                    periods.append((offset, limit))
+        return unit, periods
 
     def _apply_limits(self) -> None:
         for state in self.connectors.values():
@@ -767,6 +919,8 @@ class SimulatedStation:
                 except TimeoutError:
                     pass
                 at = now()
+                # Profiles change limits over time (their periods): the one in force now.
+                curve.limit_w, curve.limit_a = self._limit_for(connector.number, at)
                 sample = curve.step(at, (at - last).total_seconds())
                 last = at
                 if curve.full and idle_until is None:

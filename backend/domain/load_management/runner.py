@@ -10,16 +10,23 @@ with its heuristic fallback), then talk to the stations through the cross-proces
    that reconnected since it got one, so a station that loses its connection falls back
    within the limits;
 3. set each session's TxProfile (amps per phase, with its transaction id) from the plan, cut
-   to the station's ChargingScheduleMaxPeriods (asked once; 24 when unknown).
-A station that refuses a profile (an answer other than Accepted, or a CALLERROR) is
+   to the station's ChargingScheduleMaxPeriods (asked once; 24 when unknown), then ask the
+   station for its composite schedule (`composite`): it must be at or below what we sent for
+   the current period.
+A station that refuses a profile (an answer other than Accepted, or a CALLERROR), or accepts
+one and then shows a composite schedule above it (it ignores or clips it wrongly), is
 recorded as refusing, left out of the next runs with its full power reserved, and admins are
 told (a `StationNotice` and an audit entry); the area is planned again at once.
+
+Stations that leave smart charging (turned off on their area, or moved out of it) get their
+profiles cleared (`release`), so their cars get full power back.
 
 Triggers (`LoadManager`, one per server process): a session starts or stops; its meter
 values show a change of phases or a draw away from what it was offered (at most every
 `min_gap_s` per area); a station connects; a driver changes a goal; and every `interval_s`.
 Every process hears every event (over the shared bus), so a run asked for before the last
-run of that area read its state is skipped.
+run of that area read its state is skipped. Stations to release are looked for every
+`release_interval_s` and when a station connects.
 """
 
 from __future__ import annotations
@@ -55,15 +62,30 @@ from backend.domain.charging.commands import (
     StationLink,
 )
 from backend.domain.errors import DomainError, StationRejected
+from backend.domain.load_management import composite
 from backend.domain.load_management import lease as leases
+from backend.domain.load_management import release as releases
 from backend.domain.load_management.problem import Built, build, unit_of
+from backend.domain.load_management.profiles import (
+    TX_DEFAULT_PROFILE_ID,
+    TX_PROFILE_BASE_ID,
+    default_profile,
+)
 from backend.events import EventBus, LoadPlanned, NullBus, StationNotice
 from backend.smart_charging import Plan, PlannerOptions, plan
 
 log = logging.getLogger("vev_iq.smart_charging")
 
-TX_DEFAULT_PROFILE_ID = 90_000
-TX_PROFILE_BASE_ID = 90_100  # + the connector (EVSE) number
+__all__ = [
+    "TX_DEFAULT_PROFILE_ID",
+    "TX_PROFILE_BASE_ID",
+    "LoadManager",
+    "RunReport",
+    "default_profile",
+    "run_unit",
+    "tx_profile",
+]
+
 DEFAULT_MAX_PERIODS = 24
 REPUSH_AFTER = timedelta(minutes=10)
 MAX_PERIODS_KEYS = {
@@ -141,18 +163,6 @@ def tx_profile(built: Built, result: Plan, sid: str, max_periods: int) -> Chargi
         duration_s=int(result.horizon.end_s),
         start_schedule=built.now,
         transaction_id=ps.charging.ocpp_transaction_id,
-    )
-
-
-def default_profile(limit_a: float) -> ChargingProfile:
-    return ChargingProfile(
-        id=TX_DEFAULT_PROFILE_ID,
-        stack_level=0,
-        purpose="TxDefaultProfile",
-        kind="Absolute",
-        rate_unit="A",
-        periods=((0, limit_a, None),),
-        start_schedule=None,
     )
 
 
@@ -243,7 +253,9 @@ async def run_unit(
                 state.default_limit_a = st.default_limit_a
                 state.default_set_at = now
 
-        # 3. Each session's TxProfile.
+        # 3. Each session's TxProfile, then what the station makes of it.
+        ignored: dict[str, str] = {}
+
         async def push(sid: str) -> tuple[str, Any]:
             ps = built.sessions[sid]
             state = states[ps.station.id]
@@ -253,7 +265,14 @@ async def run_unit(
                 CommandKind.SET_CHARGING_PROFILE,
                 {"connector": ps.evse_id, "profile": profile.to_dict()},
             )
-            return sid, await _send(link, ps.station.id, command)
+            answer = await _send(link, ps.station.id, command)
+            if isinstance(answer, CommandAnswer) and answer.accepted:
+                check = await _send(link, ps.station.id, composite.request(ps.evse_id))
+                at = utcnow()
+                reason = composite.exceeded(check, composite.sent_limit_a(profile, at), at)
+                if reason is not None:
+                    ignored[sid] = reason
+            return sid, answer
 
         to_push = []
         for sid, ps in built.sessions.items():
@@ -279,13 +298,19 @@ async def run_unit(
 
         answers = dict(await asyncio.gather(*(push(sid) for sid in to_push if lowers(sid))))
         answers |= dict(await asyncio.gather(*(push(sid) for sid in to_push if not lowers(sid))))
-        report.commands += len(to_push)
+        report.commands += len(to_push) + sum(
+            1 for a in answers.values() if isinstance(a, CommandAnswer) and a.accepted
+        )
 
+        checked: set[uuid.UUID] = set()
         for sid, ps in built.sessions.items():
             answer = answers.get(sid)
             reason = _refused(answer) if sid in answers else None
             if reason is not None:
                 refusals.setdefault(ps.station.id, reason)
+            elif sid in ignored and ps.station.id not in refusals:
+                refusals[ps.station.id] = ignored[sid]
+                checked.add(ps.station.id)
             found = built.plans.get(ps.charging.id)
             if found is None:
                 found = SessionPlan(session_id=ps.charging.id)
@@ -300,6 +325,7 @@ async def run_unit(
             ]
             session_plan.learned_max_a = ps.learned_max_a
             session_plan.phases = "".join(str(p) for p in ps.phases) if ps.phases else None
+            # Accepted, even if not obeyed: the profile is on the station (to clear later).
             if sid in answers and isinstance(answers[sid], CommandAnswer) and reason is None:
                 session_plan.offered_a = offered
                 session_plan.profile_set = True
@@ -324,12 +350,15 @@ async def run_unit(
         log.warning(
             "%s refuses charging profiles: left out of smart charging", st.station.ocpp_identity
         )
+        data = {"reason": refusals[station_id], "siteAreaId": str(unit_id)}
+        if station_id in checked:
+            data["check"] = "composite_schedule"
         await bus.publish(
             StationNotice(
                 station_id=station_id,
                 site_id=st.station.site_id,
                 notice="smart_charging.profiles_refused",
-                data={"reason": refusals[station_id], "siteAreaId": str(unit_id)},
+                data=data,
             )
         )
     await bus.publish(LoadPlanned(unit_id, dict(report.offered_a), report.method))
@@ -351,12 +380,19 @@ class LoadManager:
         lease_ttl_s: float = 60.0,
         wait_s: float = 60.0,
         options: PlannerOptions | None = None,
+        release_interval_s: float | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.link = link
         self.bus: EventBus = bus or NullBus()
         self.interval_s = interval_s
         self.min_gap_s = min_gap_s
+        # Cheap (it reads only the stations holding our profiles), so more often than runs:
+        # a car on a station that left smart charging waits at most this for full power.
+        self.release_interval_s = (
+            release_interval_s if release_interval_s is not None else min(interval_s, 30.0)
+        )
+        self._releasing: asyncio.Lock | None = None
         self.lease_ttl_s = lease_ttl_s
         self.wait_s = wait_s
         self.options = options
@@ -382,6 +418,8 @@ class LoadManager:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ready.wait(), 10)
         self._spawn(self._periodic())
+        if self.link is not None:
+            self._spawn(self._release_loop())
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._workers.values()]
@@ -490,6 +528,33 @@ class LoadManager:
             except Exception:
                 log.warning("smart charging: periodic planning failed", exc_info=True)
 
+    async def release_stations(self, only: set[uuid.UUID] | None = None) -> list[releases.Released]:
+        """Clear our profiles on the stations that left smart charging (or only on those of
+        `only`); one sweep at a time in this process."""
+        if self.link is None:
+            return []
+        if self._releasing is None:
+            self._releasing = asyncio.Lock()
+        async with self._releasing:
+            return await releases.release_all(self.sessionmaker, self.link, only)
+
+    def release_soon(self) -> None:
+        """An area or station changed: give full power back now to stations that left smart
+        charging, instead of at the next sweep (the caller must not wait for stations)."""
+        if self.link is not None:
+            self._spawn(self._release())
+
+    async def _release(self, only: set[uuid.UUID] | None = None) -> None:
+        try:
+            await self.release_stations(only)
+        except Exception:
+            log.warning("smart charging: releasing stations failed", exc_info=True)
+
+    async def _release_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.release_interval_s)
+            await self._release()
+
     async def _unit_of_station(self, station_id: uuid.UUID) -> uuid.UUID | None:
         cached = self._units.get(station_id)
         if cached is not None and time.monotonic() - cached[0] < 30.0:
@@ -533,6 +598,9 @@ class LoadManager:
                 unit = await self._unit_of_station(station_id)
                 if unit is not None:
                     self.request(unit)
+                else:
+                    # It may hold profiles from before it left (it was offline then).
+                    self._spawn(self._release({station_id}))
             return
         if kind in ("session.started", "session.stopped"):
             sid = str(event.get("session_id"))

@@ -67,6 +67,14 @@ class StationInput:
         )
 
 
+def _release_left_stations(info: strawberry.Info[Context]) -> None:
+    # Smart charging may have been turned off, or a station moved out of its area: cars there
+    # get their full power back now rather than at the next periodic sweep.
+    load_manager = info.context.services.load_manager
+    if load_manager is not None:
+        load_manager.release_soon()
+
+
 @strawberry.type
 class InfrastructureMutations:
     @strawberry.mutation(graphql_type=Site)
@@ -126,9 +134,11 @@ class InfrastructureMutations:
         self, info: strawberry.Info[Context], id: strawberry.ID, input: SiteAreaInput
     ) -> models.SiteArea:
         async with info.context.session() as session:
-            return await Sites(session).update_area(
+            area = await Sites(session).update_area(
                 info.context.viewer, parse_id(id), input.to_data()
             )
+        _release_left_stations(info)
+        return area
 
     @strawberry.mutation
     async def delete_site_area(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:
@@ -148,9 +158,11 @@ class InfrastructureMutations:
         self, info: strawberry.Info[Context], id: strawberry.ID, input: StationInput
     ) -> models.ChargingStation:
         async with info.context.session() as session:
-            return await Stations(session).update(
+            station = await Stations(session).update(
                 info.context.viewer, parse_id(id), input.to_data()
             )
+        _release_left_stations(info)
+        return station
 
     @strawberry.mutation
     async def delete_station(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:
