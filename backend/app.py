@@ -33,15 +33,22 @@ from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.models import User
 from backend.domain import access
 from backend.domain.accounts import Accounts
+from backend.domain.billing.worker import BillingWorker
 from backend.domain.load_management import LoadManager
 from backend.domain.mailer import Mailer
+from backend.domain.privacy.erasure_job import ErasureJob
+from backend.domain.system_logs import RetentionJob
 from backend.domain.users import Users
 from backend.domain.viewer import Viewer
 from backend.graphql.context import Context, Services
 from backend.graphql.schema import build_schema
 from backend.graphql.session_cookie import session_token
+from backend.payments.webhooks import stripe_webhook_endpoint
 from backend.settings import Settings, get_settings
+from backend.web.datascience_exports import datascience_endpoint
 from backend.web.exports import sessions_csv_endpoint
+from backend.web.invoices import invoice_pdf_endpoint
+from backend.web.privacy_exports import my_data_endpoint, my_sessions_endpoint
 from ocpp_server.app import StationSockets, ocpp_context, ocpp_routes, ocpp_running
 
 log = logging.getLogger("vev_iq")
@@ -180,10 +187,16 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         interval_s=settings.smart_charging_interval_s,
         min_gap_s=settings.smart_charging_min_gap_s,
     )
+    mailer = Mailer(settings)
+    billing = BillingWorker(sessionmaker, settings, mailer, bus)
+    # Right to oblivion: inactive accounts are warned, then erased (safe in every process).
+    erasure_job = ErasureJob(sessionmaker, settings, mailer, gateway=billing.gateway)
+    # Expired system logs (and audit entries, when they expire) are deleted (every process).
+    log_retention = RetentionJob(sessionmaker, settings)
     services = Services(
         settings=settings,
         sessionmaker=sessionmaker,
-        mailer=Mailer(settings),
+        mailer=mailer,
         secret_key=settings.resolved_secret_key(),
         bus=bus,
         station_link=ocpp.registry,
@@ -197,9 +210,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         # The event bus and this process's entry in the station registry live as long as the app.
         async with ocpp_running(ocpp):
             await load_manager.start()
+            await billing.start()
+            await erasure_job.start()
+            await log_retention.start()
             try:
                 yield
             finally:
+                await log_retention.stop()
+                await erasure_job.stop()
+                await billing.stop()
                 await load_manager.stop()
         await engine.dispose()
 
@@ -253,7 +272,31 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             "/export/sessions.csv",
             sessions_csv_endpoint(services, lambda request: viewer_of(services, request)),
         ),
+        # Data rights: a person's data (JSON) and sessions (CSV); `?userId=` for admins, DPO.
+        Route(
+            "/export/my-data.json",
+            my_data_endpoint(services, lambda request: viewer_of(services, request)),
+        ),
+        Route(
+            "/export/my-sessions.csv",
+            my_sessions_endpoint(services, lambda request: viewer_of(services, request)),
+        ),
+        # Anonymized sessions for data scientists (administrators only).
+        Route(
+            "/export/datascience/sessions.csv",
+            datascience_endpoint(services, lambda request: viewer_of(services, request), "csv"),
+        ),
+        Route(
+            "/export/datascience/sessions.jsonl",
+            datascience_endpoint(services, lambda request: viewer_of(services, request), "jsonl"),
+        ),
+        # Signed by Stripe, no cookie: outside the cross-origin check of /graphql.
+        Route("/webhooks/stripe", stripe_webhook_endpoint(services), methods=["POST"]),
         Mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), name="assets"),
+        Route(
+            "/invoices/{invoice_id}.pdf",
+            invoice_pdf_endpoint(services, lambda request: viewer_of(services, request)),
+        ),
         Route("/{path:path}", spa),
     ]
     web = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     mail_from: str = "VEV-IQ <no-reply@vev-iq.example>"
 
     privacy_policy_version: str = "2026-11"
+    # Right to oblivion: a person without a login (or a charge) for this many days is erased,
+    # warned by email this many days before; the job looks for work this often.
+    erasure_inactive_days: int = 183
+    erasure_warning_days: int = 14
+    erasure_check_interval_s: float = 3600.0
+    # System logs (OCPP errors, security events) are deleted after this many days; audit
+    # entries too when `audit_log_retention_days` is above 0 (0: kept, the proof of who changed
+    # what). Each process looks for expired rows this often.
+    system_log_retention_days: int = 90
+    audit_log_retention_days: int = 0
+    system_log_purge_interval_s: float = 3600.0
     session_ttl_hours: int = 24 * 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
@@ -86,6 +97,27 @@ class Settings(BaseSettings):
     def _billing_mode(cls, value: str) -> str:
         if value not in ("per_session", "monthly"):
             raise ValueError("billing_mode must be per_session or monthly")
+        return value
+
+    @field_validator("erasure_inactive_days", "erasure_warning_days")
+    @classmethod
+    def _positive_days(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 day")
+        return value
+
+    @field_validator("system_log_retention_days")
+    @classmethod
+    def _retention_days(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 day")
+        return value
+
+    @field_validator("audit_log_retention_days")
+    @classmethod
+    def _audit_retention_days(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (kept) or a number of days")
         return value
 
     @field_validator("database_url")

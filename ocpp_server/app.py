@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 
 from backend.broadcast import BroadcastBus
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.system_logs import SystemLogWriter
 from backend.settings import Settings, get_settings
 from ocpp_server.base import OcppContext
 from ocpp_server.connection import serve_station
@@ -76,13 +77,14 @@ def ocpp_context(
         bus=bus,
         registry=registry,
         ingest=IngestBatcher(sessionmaker, bus),
+        system_log=SystemLogWriter(sessionmaker),
     )
 
 
 @asynccontextmanager
 async def ocpp_running(ctx: OcppContext) -> AsyncIterator[None]:
     """Connect the bus and start the registry for the lifetime of the application; at the end,
-    write the meter values still queued."""
+    write the meter values and system log rows still queued."""
     bus = ctx.bus
     if isinstance(bus, BroadcastBus):
         await bus.connect()
@@ -94,6 +96,8 @@ async def ocpp_running(ctx: OcppContext) -> AsyncIterator[None]:
         finally:
             if ctx.ingest is not None:
                 await ctx.ingest.close()
+            if ctx.system_log is not None:
+                await ctx.system_log.close()
             if ctx.registry is not None:
                 await ctx.registry.stop()
     finally:

@@ -18,7 +18,11 @@ outgoing `call()`), and changes what a CSMS needs changed:
 - the per-call overhead of the library's dispatch is gone: the handler table is built once per
   class (not per connection), with no `inspect.signature` per call;
 - meter values go through the process's write-behind batcher (`ocpp_server/ingest.py`): many
-  stations' messages are written in one transaction, and each is answered once committed.
+  stations' messages are written in one transaction, and each is answered once committed;
+- what goes wrong (malformed frames, schema violations, unknown actions, CALLERRORs a station
+  answers, refused boots, handler failures) becomes a system log row through the process's
+  buffered writer (`backend.domain.system_logs.SystemLogWriter`): queued, never awaited here,
+  never able to break the station's connection. Raw frames are not logged (badge numbers).
 """
 
 from __future__ import annotations
@@ -51,10 +55,12 @@ from ocpp.routing import create_route_map
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
+from backend.db.models import LogCategory, LogLevel, RegistrationStatus
 from backend.domain.charging import BootInfo, BootResult, Charging, ReadingsRequest, StationRef
 from backend.events import EventBus, NullBus
 
 if TYPE_CHECKING:
+    from backend.domain.system_logs import SystemLogWriter
     from ocpp_server.ingest import IngestBatcher
     from ocpp_server.registry import StationRegistry
 
@@ -74,6 +80,8 @@ class OcppContext:
     registry: StationRegistry | None = None
     # Meter values of many stations in one transaction (ocpp_server.ingest); None: one each.
     ingest: IngestBatcher | None = None
+    # OCPP errors into the system logs, buffered (backend.domain.system_logs); None: not kept.
+    system_log: SystemLogWriter | None = None
 
 
 class CallError(OCPPError):
@@ -82,6 +90,10 @@ class CallError(OCPPError):
     def __init__(self, code: str, description: str, details: dict[str, Any] | None = None):
         super().__init__(description, details or {})
         self.code = code
+
+
+class SchemaViolation(CallError):
+    """A payload its action's JSON schema refuses (its description may quote a value)."""
 
 
 # Compiled schema validators, per (OCPP version, action): None when there is no schema.
@@ -282,6 +294,62 @@ class StationHandler(ChargePoint):
             raise CallError(self.NOT_ACCEPTED_CODE, "The station is not accepted by the CSMS.")
         return self.station
 
+    # --- system logs -------------------------------------------------------------------------
+
+    def log_event(self, level: LogLevel, event: str, message: str, **details: Any) -> None:
+        """A system log row about this station (queued: never waits, never raises)."""
+        writer = self.ctx.system_log
+        if writer is None:
+            return
+        writer.emit(
+            level,
+            LogCategory.OCPP,
+            event,
+            message,
+            station_id=self.station.id if self.station is not None else None,
+            ocpp_identity=self.id,
+            details={"ocpp_version": self._ocpp_version, **details},
+        )
+
+    def log_call_error(self, action: str | None, error: OCPPError) -> None:
+        """A CALLERROR we answer to one of the station's calls."""
+        code = getattr(error, "code", type(error).__name__)
+        if isinstance(error, SchemaViolation):
+            # The description may quote the refused value (a badge number): the path only.
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.schema_violation",
+                "A message did not match its OCPP schema.",
+                action=action,
+                code=code,
+                path=[str(part) for part in (error.details or {}).get("path", [])],
+            )
+        elif code in ("NotImplemented", "NotSupported"):
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.unknown_action",
+                "The station called an action we do not handle.",
+                action=action,
+                code=code,
+            )
+        elif code == self.NOT_ACCEPTED_CODE and not self.accepted:
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.not_accepted",
+                "A station that is not accepted sent a message.",
+                action=action,
+                code=code,
+            )
+        else:
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.call_rejected",
+                "A message from the station was refused.",
+                action=action,
+                code=code,
+                description=error.description,
+            )
+
     # --- framing -------------------------------------------------------------------------------
 
     def _framing_error(self, error: OCPPError, raw: Any) -> tuple[str, str]:
@@ -294,12 +362,37 @@ class StationHandler(ChargePoint):
         except OCPPError as error:
             code, unique_id = self._framing_error(error, raw_msg)
             log.info("%s: malformed frame (%s)", self.id, code)
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.malformed_frame",
+                "The station sent a frame that is not valid OCPP-J.",
+                code=code,
+                description=error.description,
+                frame_length=len(raw_msg) if isinstance(raw_msg, str | bytes) else None,
+            )
             await self._send(call_error_frame(unique_id, code, error.description, {}))
             return
         if msg.message_type_id != MessageType.Call:
+            if msg.message_type_id == MessageType.CallError:
+                # The station refused one of our commands (the command's caller hears it too).
+                self.log_event(
+                    LogLevel.WARNING,
+                    "ocpp.callerror_received",
+                    "The station answered a command with an error.",
+                    code=str(getattr(msg, "error_code", "")),
+                    description=str(getattr(msg, "error_description", "")),
+                    error_details=getattr(msg, "error_details", None),
+                )
             await super().route_message(raw_msg)
             return
         if not isinstance(msg.unique_id, str) or not isinstance(msg.action, str):
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.malformed_frame",
+                "The station sent a frame that is not valid OCPP-J.",
+                code=self.FORMAT_VIOLATION,
+                description="MessageId and Action are strings.",
+            )
             await self._send(
                 call_error_frame(
                     str(msg.unique_id), self.FORMAT_VIOLATION, "MessageId and Action are strings."
@@ -318,6 +411,7 @@ class StationHandler(ChargePoint):
             try:
                 await self._handle_call(msg)
             except OCPPError as error:
+                self.log_call_error(msg.action if isinstance(msg.action, str) else None, error)
                 await self._send(msg.create_call_error(error).to_json())
         finally:
             self._current = None
@@ -379,6 +473,14 @@ class StationHandler(ChargePoint):
             raise
         except Exception as error:
             log.exception("%s: error while handling %s", self.id, msg.action)
+            # The exception's text may hold the message's values (SQL parameters): its kind only.
+            self.log_event(
+                LogLevel.ERROR,
+                "ocpp.internal_error",
+                "Handling a message from the station failed on our side.",
+                action=msg.action,
+                error=type(error).__name__,
+            )
             await self._send(msg.create_call_error(error).to_json())
             return None
         answer = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
@@ -405,7 +507,9 @@ class StationHandler(ChargePoint):
         error = next(iter(validator.iter_errors(msg.payload)), None)
         if error is None:
             return
-        raise CallError(self._schema_code(error), error.message[:200], {"path": list(error.path)})
+        raise SchemaViolation(
+            self._schema_code(error), error.message[:200], {"path": list(error.path)}
+        )
 
     def _schema_code(self, error: SchemaValidationError) -> str:
         if error.validator == "type":
@@ -442,6 +546,29 @@ class StationHandler(ChargePoint):
             result = await charging.registration.boot(self.id, info, self.registration_token)
         self.station = result.station
         self.touched()
+        if result.status is RegistrationStatus.REJECTED:
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.boot_rejected",
+                "A rejected station booted: it was told to stay away.",
+                vendor=info.vendor,
+                model=info.model,
+            )
+        elif result.status is RegistrationStatus.PENDING:
+            self.log_event(
+                LogLevel.INFO,
+                "ocpp.boot_pending",
+                "A station waiting for approval booted.",
+                vendor=info.vendor,
+                model=info.model,
+            )
+        if result.closed_sessions:
+            self.log_event(
+                LogLevel.WARNING,
+                "ocpp.reboot_mid_session",
+                "The station rebooted during a session: the session was closed.",
+                sessions=len(result.closed_sessions),
+            )
         return result
 
     async def note_heartbeat(self) -> datetime:

@@ -25,6 +25,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from backend.db.models import LogCategory, LogLevel
 from backend.domain.charging import Charging
 from ocpp_server.base import OcppContext, StationHandler
 from ocpp_server.registry import StationRegistry
@@ -89,6 +90,21 @@ async def serve_station(websocket: WebSocket, ctx: OcppContext) -> None:
     identity = websocket.path_params.get("station_id", "")
     protocol = choose_subprotocol(list(websocket.scope.get("subprotocols") or []))
     if not IDENTITY.match(identity) or protocol is None:
+        if ctx.system_log is not None:
+            ctx.system_log.emit(
+                LogLevel.WARNING,
+                LogCategory.OCPP,
+                "ocpp.connection_refused",
+                "A station connection was refused: "
+                + (
+                    "its identity is not valid."
+                    if protocol
+                    else "it offers no OCPP version we speak."
+                ),
+                # Only a valid identity is kept: anything else may be garbage or worse.
+                ocpp_identity=identity if IDENTITY.match(identity) else None,
+                details={"offered": list(websocket.scope.get("subprotocols") or [])[:5]},
+            )
         await deny(websocket, 400 if protocol else 426)
         return
     credentials = basic_auth(websocket)
@@ -103,6 +119,15 @@ async def serve_station(websocket: WebSocket, ctx: OcppContext) -> None:
         station = await charging.status.ref(identity) if allowed else None
     if not allowed:
         log.warning("%s: refused (wrong or missing password)", identity)
+        if ctx.system_log is not None:
+            ctx.system_log.emit(
+                LogLevel.WARNING,
+                LogCategory.SECURITY,
+                "security.station_auth_failed",
+                "A station connection was refused: wrong or missing password.",
+                ocpp_identity=identity,
+                details={"anonymous": credentials is None},
+            )
         await deny(websocket, 401, {"www-authenticate": 'Basic realm="OCPP"'})
         return
 

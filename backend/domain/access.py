@@ -15,6 +15,8 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from backend.db.models import (
     ChargingSession,
     ChargingStation,
+    Invoice,
+    InvoiceLine,
     RfidCard,
     Site,
     SiteArea,
@@ -82,6 +84,21 @@ def own_records(viewer: Viewer, obj: Any) -> Decision:
     return _allow_if(viewer.reads_everything or (viewer.authenticated and owner == viewer.user_id))
 
 
+def person_privacy(viewer: Viewer, obj: Any) -> Decision:
+    """A person's data-rights state (restrictions, objections, erasure, consents): themself,
+    admins and the data protection officer; demo users see none of it."""
+    decision = person_personal(viewer, obj)
+    if decision is DENY and viewer.handles_data_rights:
+        return ALLOW
+    return decision
+
+
+def data_rights_officer(viewer: Viewer, obj: Any) -> Decision:
+    """Handling anyone's data rights (erasure requests, any person's export): admins and the
+    data protection officer."""
+    return _allow_if(viewer.handles_data_rights)
+
+
 # --- rules on infrastructure ------------------------------------------------------------------
 
 
@@ -136,6 +153,23 @@ def tariff_read(viewer: Viewer, obj: Any) -> Decision:
     )
 
 
+# --- rules on invoices -------------------------------------------------------------------------
+
+
+def invoice_read(viewer: Viewer, obj: Any) -> Decision:
+    """An invoice: its buyer, admins and demo users, and the managers of a site where one of its
+    sessions took place (`obj.site_ids`, filled in by `invoicing.attach_sites`). Who the buyer is
+    follows the person rules (`person_personal` on the invoice)."""
+    own = viewer.user_id is not None and getattr(obj, "user_id", None) == viewer.user_id
+    sites: frozenset[Any] = getattr(obj, "site_ids", frozenset())
+    return _allow_if(own or viewer.reads_everything or bool(viewer.managed_site_ids & sites))
+
+
+def invoice_reader(viewer: Viewer, obj: Any) -> Decision:
+    """Who may list everyone's invoices: admins, demo users, site managers (for their sites)."""
+    return _allow_if(viewer.reads_everything or bool(viewer.managed_site_ids))
+
+
 # --- generic rules ----------------------------------------------------------------------------
 
 
@@ -182,6 +216,18 @@ def require_self_or_admin(viewer: Viewer, user_id: Any) -> None:
     require_login(viewer)
     if not (viewer.is_admin or viewer.user_id == user_id):
         raise Forbidden("You may only change your own data.")
+
+
+def require_data_rights_officer(viewer: Viewer) -> None:
+    require_login(viewer)
+    if not viewer.handles_data_rights:
+        raise Forbidden("Only administrators and the data protection officer may do this.")
+
+
+def require_self_or_data_rights_officer(viewer: Viewer, user_id: Any) -> None:
+    require_login(viewer)
+    if not (viewer.handles_data_rights or viewer.user_id == user_id):
+        raise Forbidden("You may only see or change your own data.")
 
 
 def require_site_manager(viewer: Viewer, site_id: Any) -> None:
@@ -235,6 +281,24 @@ def visible_sessions(viewer: Viewer) -> ColumnElement[bool]:
             ChargingStation.site_id.in_(viewer.managed_site_ids)
         )
         clauses.append(ChargingSession.station_id.in_(managed))
+    if not clauses:
+        return false()
+    return or_(*clauses)
+
+
+def visible_invoices(viewer: Viewer) -> ColumnElement[bool]:
+    """Invoices: everything for admins and demo users, else one's own and those with a line
+    at a site one manages."""
+    if viewer.reads_everything:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if viewer.user_id is not None:
+        clauses.append(Invoice.user_id == viewer.user_id)
+    if viewer.managed_site_ids:
+        managed = select(InvoiceLine.invoice_id).where(
+            InvoiceLine.site_id.in_(viewer.managed_site_ids)
+        )
+        clauses.append(Invoice.id.in_(managed))
     if not clauses:
         return false()
     return or_(*clauses)

@@ -18,12 +18,14 @@ from backend.db.models import (
     EmailToken,
     EmailTokenPurpose,
     Language,
+    LogCategory,
+    LogLevel,
     Role,
     SiteMember,
     User,
     UserStatus,
 )
-from backend.domain import audit, mail_templates, passwords
+from backend.domain import audit, mail_templates, passwords, system_logs
 from backend.domain.errors import (
     AccountLocked,
     AccountNotActive,
@@ -132,10 +134,25 @@ class Accounts:
             email = normalize_email(email)
         except InvalidInput:
             passwords.verify_password(None, password)
+            await self._security_event(
+                LogLevel.WARNING,
+                "security.login_failed",
+                "Login failed: no such account.",
+                None,
+                known_account=False,
+            )
             raise InvalidCredentials("Wrong email or password.") from None
         user = await self._user_by_email(email)
         if user is None:
             passwords.verify_password(None, password)  # same cost as a real check
+            # The address is not logged: it may be a typo of someone's real one.
+            await self._security_event(
+                LogLevel.WARNING,
+                "security.login_failed",
+                "Login failed: no such account.",
+                None,
+                known_account=False,
+            )
             raise InvalidCredentials("Wrong email or password.")
 
         if user.status is UserStatus.LOCKED and user.locked_until is not None:
@@ -153,7 +170,28 @@ class Accounts:
                 user.status = UserStatus.LOCKED
                 user.locked_until = now + timedelta(minutes=self.settings.login_lockout_minutes)
                 audit.record(self.session, user.id, "user.locked", user)
+                system_logs.record(
+                    self.session,
+                    LogLevel.WARNING,
+                    LogCategory.SECURITY,
+                    "security.account_locked",
+                    "Account locked after repeated wrong passwords.",
+                    user_id=user.id,
+                    details={
+                        "failures": user.failed_login_count,
+                        "minutes": self.settings.login_lockout_minutes,
+                    },
+                )
             audit.record(self.session, None, "user.login_failed", user)
+            system_logs.record(
+                self.session,
+                LogLevel.WARNING,
+                LogCategory.SECURITY,
+                "security.login_failed",
+                "Login failed: wrong password.",
+                user_id=user.id,
+                details={"known_account": True, "failures": user.failed_login_count},
+            )
             await self.session.commit()
             if user.status is UserStatus.LOCKED and user.locked_until is not None:
                 raise self._locked(user, now)
@@ -291,6 +329,14 @@ class Accounts:
             return
         link = await self._issue_email_token(user, EmailTokenPurpose.RESET_PASSWORD)
         audit.record(self.session, None, "user.password_reset_requested", user)
+        system_logs.record(
+            self.session,
+            LogLevel.INFO,
+            LogCategory.SECURITY,
+            "security.password_reset_requested",
+            "A password reset link was sent.",
+            user_id=user.id,
+        )
         await self.session.commit()
         await self._mail(user, "reset", link)
 
@@ -310,6 +356,14 @@ class Accounts:
         user.failed_login_count = 0
         await self._revoke_sessions(user.id)
         audit.record(self.session, user.id, "user.password_reset", user)
+        system_logs.record(
+            self.session,
+            LogLevel.INFO,
+            LogCategory.SECURITY,
+            "security.password_reset",
+            "A password was reset through an emailed link; other sessions were ended.",
+            user_id=user.id,
+        )
         await self.session.commit()
 
     async def change_password(self, viewer: Viewer, current: str, new: str) -> None:
@@ -320,6 +374,14 @@ class Accounts:
         user.password_hash = passwords.hash_password(new)
         await self._revoke_sessions(user.id, keep=viewer.session_id)
         audit.record(self.session, user.id, "user.password_changed", user)
+        system_logs.record(
+            self.session,
+            LogLevel.INFO,
+            LogCategory.SECURITY,
+            "security.password_changed",
+            "A password was changed; other sessions were ended.",
+            user_id=user.id,
+        )
         await self.session.commit()
 
     async def send_welcome(self, user: User) -> None:
@@ -329,6 +391,26 @@ class Accounts:
         await self._mail(user, "reset", link)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _security_event(
+        self,
+        level: LogLevel,
+        event: str,
+        message: str,
+        user_id: uuid.UUID | None,
+        **details: Any,
+    ) -> None:
+        """A security event in a transaction of its own (the caller is about to raise)."""
+        system_logs.record(
+            self.session,
+            level,
+            LogCategory.SECURITY,
+            event,
+            message,
+            user_id=user_id,
+            details=details,
+        )
+        await self.session.commit()
 
     async def _mail(self, user: User, kind: str, link: str) -> None:
         await self.mailer.send(

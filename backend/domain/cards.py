@@ -44,7 +44,8 @@ class Cards:
     ) -> RfidCard:
         owner_id = user_id or viewer.user_id
         require_self_or_admin(viewer, owner_id)
-        if await self.session.get(User, owner_id) is None:
+        owner = await self.session.get(User, owner_id)
+        if owner is None or owner.erased_at is not None:
             raise NotFound("No such user.", field="userId")
         uid = normalize_uid(uid)
         if await self.session.scalar(select(RfidCard.id).where(RfidCard.uid == uid)):
@@ -61,7 +62,9 @@ class Cards:
     async def set_active(self, viewer: Viewer, card_id: uuid.UUID, active: bool) -> RfidCard:
         card = await self._get(viewer, card_id)
         card.active = active
-        audit.record(self.session, viewer.user_id, "card.set_active", card, active=active)
+        audit.record(
+            self.session, viewer.user_id, "card.set_active", card, fields=["active"], active=active
+        )
         await self.session.commit()
         return card
 

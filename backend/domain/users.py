@@ -83,7 +83,8 @@ class Users:
 
     async def get(self, user_id: uuid.UUID) -> User:
         user = await self.session.get(User, user_id)
-        if user is None:
+        # An erased account is only a pseudonym kept for accounting: nothing to edit.
+        if user is None or user.erased_at is not None:
             raise NotFound("No such user.")
         return user
 

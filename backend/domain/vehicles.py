@@ -29,6 +29,24 @@ class VehicleData:
     is_default: bool | None = None
 
 
+# What the audit log names when a vehicle changes (the API's field names, never the values).
+_AUDITED = {
+    "plate": "plate",
+    "vin": "vin",
+    "make": "make",
+    "model": "model",
+    "battery_capacity_wh": "batteryCapacityWh",
+    "max_ac_power_w": "maxAcPowerW",
+    "max_dc_power_w": "maxDcPowerW",
+    "ac_phases": "acPhases",
+    "is_default": "isDefault",
+}
+
+
+def _snapshot(vehicle: Vehicle) -> dict[str, object]:
+    return {name: getattr(vehicle, attr) for attr, name in _AUDITED.items()}
+
+
 def _bounded(value: int | None, field: str, low: int, high: int, unit: str) -> int | None:
     if value is None:
         return None
@@ -61,7 +79,8 @@ class Vehicles:
         owner_id = user_id or viewer.user_id
         require_self_or_admin(viewer, owner_id)
         assert owner_id is not None
-        if await self.session.get(User, owner_id) is None:
+        owner = await self.session.get(User, owner_id)
+        if owner is None or owner.erased_at is not None:
             raise NotFound("No such user.", field="userId")
         has_any = await self.session.scalar(select(Vehicle.id).where(Vehicle.user_id == owner_id))
         vehicle = Vehicle(user_id=owner_id)
@@ -74,14 +93,22 @@ class Vehicles:
 
     async def update(self, viewer: Viewer, vehicle_id: uuid.UUID, data: VehicleData) -> Vehicle:
         vehicle = await self._get(viewer, vehicle_id)
+        before = _snapshot(vehicle)
         await self._apply(vehicle, data, first=False)
-        audit.record(self.session, viewer.user_id, "vehicle.update", vehicle)
+        after = _snapshot(vehicle)
+        changed = [name for name, value in after.items() if before[name] != value]
+        if changed:
+            audit.record(self.session, viewer.user_id, "vehicle.update", vehicle, fields=changed)
         await self.session.commit()
         return vehicle
 
     async def set_default(self, viewer: Viewer, vehicle_id: uuid.UUID) -> Vehicle:
         vehicle = await self._get(viewer, vehicle_id)
-        await self._make_default(vehicle)
+        if not vehicle.is_default:
+            await self._make_default(vehicle)
+            audit.record(
+                self.session, viewer.user_id, "vehicle.set_default", vehicle, fields=["isDefault"]
+            )
         await self.session.commit()
         return vehicle
 

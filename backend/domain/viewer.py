@@ -33,6 +33,16 @@ class Viewer:
         return self.role is Role.DEMO
 
     @property
+    def is_dpo(self) -> bool:
+        return self.role is Role.DPO
+
+    @property
+    def handles_data_rights(self) -> bool:
+        """Admins and the data protection officer: confirm erasures, read and export any
+        person's data (backend.domain.privacy). Otherwise a DPO is a basic user."""
+        return self.role in (Role.ADMIN, Role.DPO)
+
+    @property
     def reads_everything(self) -> bool:
         """Admins and demo users see every record (demo users with persons anonymized)."""
         return self.role in (Role.ADMIN, Role.DEMO)

@@ -47,6 +47,25 @@ FIELD_RULES: dict[str, Rule] = {
     "Query.session": access.authenticated,
     "Query.sessions": access.authenticated,
     "Query.unknownBadges": access.admin_or_demo,
+    # --- system logs: administrators only (demo users neither: ids of people and stations,
+    # security events); backend.domain.system_logs keeps secrets out of them ---
+    "Query.systemLogs": access.admin_only,
+    **{
+        f"SystemLogEntry.{name}": reached_through_parent
+        for name in (
+            "id",
+            "source",
+            "at",
+            "level",
+            "category",
+            "event",
+            "message",
+            "stationId",
+            "ocppIdentity",
+            "userId",
+            "details",
+        )
+    },
     "Query.tariffs": access.authenticated,
     "Query.tariff": access.authenticated,
     # --- subscriptions (rows of the viewer's reach are filtered event by event) ---
@@ -92,6 +111,173 @@ FIELD_RULES: dict[str, Rule] = {
     # --- smart charging (backend.domain.load_management.goals checks the session: its
     # driver, or an admin / site admin of its site) ---
     "Mutation.updateSessionGoal": access.authenticated,
+    # --- payment methods: always the viewer's own (no argument names another user);
+    # backend.domain.billing.payment_methods refuses demo accounts a setup ---
+    "Query.myPaymentMethod": access.authenticated,
+    "Mutation.startPaymentMethodSetup": access.authenticated,
+    "Mutation.refreshPaymentMethod": access.authenticated,
+    **{
+        f"MyPaymentMethod.{name}": reached_through_parent
+        for name in ("billingEnabled", "required", "publishableKey", "paymentMethod")
+    },
+    **{
+        f"PaymentCard.{name}": reached_through_parent
+        for name in ("brand", "last4", "expMonth", "expYear")
+    },
+    **{
+        f"PaymentMethodSetup.{name}": reached_through_parent
+        for name in ("setupIntentId", "clientSecret", "hostedUrl", "publishableKey")
+    },
+    # --- invoices and refunds (backend.domain.billing: the buyer, admins and demo users, and
+    # the administrators of a site where one of its sessions took place; who the buyer is
+    # follows the person rules; refunds are checked by backend.domain.billing.refunds) ---
+    "Query.myInvoices": access.authenticated,
+    "Query.invoices": access.invoice_reader,
+    "Query.invoice": access.authenticated,
+    "Mutation.refundSession": access.authenticated,
+    **{
+        f"Invoice.{name}": access.invoice_read
+        for name in (
+            "id",
+            "number",
+            "kind",
+            "issuedAt",
+            "periodStart",
+            "periodEnd",
+            "currency",
+            "subtotalExclVatMinor",
+            "vatMinor",
+            "totalInclVatMinor",
+            "refundedMinor",
+            "paymentState",
+            "paidAt",
+            "syncState",
+            "emailedAt",
+            "pdfUrl",
+            "buyer",
+            "lines",
+            "refunds",
+        )
+    },
+    # The provider's page shows the buyer; the provider's error messages are for operators.
+    "Invoice.hostedUrl": _USER_PERSONAL,
+    "Invoice.user": access.session_driver,
+    "Invoice.lastError": access.admin_or_demo,
+    **{f"InvoiceBuyer.{name}": _USER_PERSONAL for name in ("name", "email", "address")},
+    **{
+        f"InvoiceLine.{name}": reached_through_parent
+        for name in (
+            "id",
+            "position",
+            "dimension",
+            "description",
+            "quantity",
+            "unit",
+            "unitPrice",
+            "amountExclVatMinor",
+            "vatPercent",
+            "vatMinor",
+            "amountInclVatMinor",
+            "sessionId",
+        )
+    },
+    **{
+        f"Refund.{name}": reached_through_parent
+        for name in (
+            "id",
+            "amountMinor",
+            "reason",
+            "kind",
+            "state",
+            "createdAt",
+            "doneAt",
+            "lastError",
+            "sessionId",
+            "invoiceId",
+        )
+    },
+    # --- data rights (backend.domain.privacy checks who acts on whom: the person themself;
+    # admins and the data protection officer for anyone; demo users see none of it) ---
+    "User.privacy": access.person_privacy,
+    "Query.userPrivacy": access.data_rights_officer,
+    "Query.erasureRequests": access.data_rights_officer,
+    "Mutation.setPrivacyPreferences": access.authenticated,
+    "Mutation.objectTo": access.authenticated,
+    "Mutation.requestErasure": access.authenticated,
+    "Mutation.cancelErasureRequest": access.authenticated,
+    "Mutation.confirmErasure": access.data_rights_officer,
+    "Mutation.withdrawConsent": access.authenticated,
+    **{
+        f"Privacy.{name}": reached_through_parent
+        for name in (
+            "userId",
+            "excludeFromAnalytics",
+            "nonessentialNotifications",
+            "objections",
+            "erasureRequestedAt",
+            "erasureWarningSentAt",
+            "inactivityErasureDays",
+            "consentHistory",
+            "exportUrls",
+        )
+    },
+    **{
+        f"ConsentEvent.{name}": reached_through_parent
+        for name in ("policyVersion", "givenAt", "withdrawnAt", "standing")
+    },
+    **{f"ExportUrls.{name}": reached_through_parent for name in ("personalData", "sessionsCsv")},
+    **{
+        f"ErasureRequest.{name}": reached_through_parent
+        for name in ("userId", "firstName", "lastName", "email", "requestedAt", "blockedReason")
+    },
+    **{
+        f"ErasureResult.{name}": reached_through_parent
+        for name in ("userId", "pseudonym", "sessionsKept", "invoicesKept", "providerCustomer")
+    },
+    # --- statistics and demand prediction (backend.domain.statistics counts the sessions in
+    # the viewer's scope, leaves out people who objected, and names drivers only for admins,
+    # pseudonyms for demo users; backend.domain.prediction.demand lets admins, demo users and
+    # the site's administrators see a site's forecast, which holds nothing personal) ---
+    "Query.statistics": access.authenticated,
+    "Query.demandForecast": access.authenticated,
+    **{
+        f"Statistics.{name}": reached_through_parent
+        for name in ("groupBy", "period", "rows", "total")
+    },
+    **{
+        f"{type_name}.{name}": reached_through_parent
+        for type_name in ("StatisticsRow", "StatisticsTotal")
+        for name in (
+            "sessions",
+            "energyWh",
+            "connectedS",
+            "chargingS",
+            "inactivityS",
+            "costs",
+        )
+    },
+    **{
+        f"StatisticsRow.{name}": reached_through_parent
+        for name in ("periodStart", "periodEnd", "groupId", "label")
+    },
+    **{
+        f"CurrencyAmount.{name}": reached_through_parent
+        for name in ("currency", "sessions", "exclVatMinor", "inclVatMinor")
+    },
+    **{
+        f"DemandForecast.{name}": reached_through_parent
+        for name in (
+            "siteId",
+            "timezone",
+            "generatedAt",
+            "historyFrom",
+            "weeksWithData",
+            "excludedDays",
+            "hours",
+            "recent",
+        )
+    },
+    **{f"DemandHour.{name}": reached_through_parent for name in ("at", "sessions", "energyWh")},
     # --- people ---
     "User.id": _USER_ACCOUNT,
     "User.email": _USER_CONTACT,
@@ -229,8 +415,18 @@ FIELD_RULES: dict[str, Rule] = {
             "tariff",
             "cost",
             "costCurve",
-            # The smart charging plan: what the driver sees beside the live curve.
+            # The smart charging plan: what the driver sees beside the live curve, and the goal
+            # it plans towards (set by the driver or the site's managers).
             "plannedSchedule",
+            "departureAt",
+            "energyWantedWh",
+            # Billing: where the session stands, its invoice (whose own rules then apply) and
+            # its refunds (site admins may refund their sites' sessions).
+            "billingState",
+            "billingNote",
+            "invoice",
+            "refundedMinor",
+            "refunds",
         )
     },
     **{f"PlannedPeriod.{name}": reached_through_parent for name in ("at", "currentA")},
@@ -337,6 +533,21 @@ FIELD_RULES: dict[str, Rule] = {
         f"LiveCurvePoint.{name}": reached_through_parent
         for name in ("at", "energyWh", "powerW", "currentA", "voltageV", "socPercent")
     },
+    # Live costs: the rule of ChargingSession.cost (the events keep the session's driver and
+    # site for it); the parts of a cost, like Price's, go with it.
+    "SessionCurveEvent.cost": access.session_read,
+    "LiveCurvePoint.costExclVatMinor": access.session_read,
+    "LiveCurvePoint.costInclVatMinor": access.session_read,
+    **{
+        f"RunningCost.{name}": reached_through_parent
+        for name in (
+            "currency",
+            "totalExclVatMinor",
+            "totalVatMinor",
+            "totalInclVatMinor",
+            "final",
+        )
+    },
     # --- tariffs and prices ---
     **{
         f"Tariff.{name}": access.tariff_read
@@ -433,6 +644,8 @@ CONNECTION_TYPES = (
     "SiteMembership",
     "ChargingSession",
     "Tariff",
+    "Invoice",
+    "SystemLogEntry",
 )
 for _name in CONNECTION_TYPES:
     for _field in ("edges", "pageInfo", "totalCount"):

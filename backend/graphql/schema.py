@@ -12,15 +12,22 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.domain.errors import DomainError
+from backend.graphql.billing_queries import BillingQueries
 from backend.graphql.mutations import Mutation
 from backend.graphql.policy import FieldPolicy
+from backend.graphql.privacy_queries import PrivacyQueries
 from backend.graphql.queries import Query
 from backend.graphql.station_queries import StationAdminQueries
+from backend.graphql.statistics_queries import StatisticsQueries
 from backend.graphql.subscriptions import Subscription
+from backend.graphql.system_log_queries import SystemLogQueries
+from backend.graphql.types.payments import PaymentQueries
+from backend.graphql.types.statistics import LONG_SCALAR, Long
 from backend.settings import Settings
 
 log = logging.getLogger("vev_iq.graphql")
@@ -47,9 +54,21 @@ class VevSchema(Schema):
 
 def build_schema(settings: Settings) -> Schema:
     return VevSchema(
-        query=merge_types("Query", (Query, StationAdminQueries)),
+        query=merge_types(
+            "Query",
+            (
+                Query,
+                StationAdminQueries,
+                PaymentQueries,
+                BillingQueries,
+                PrivacyQueries,
+                StatisticsQueries,
+                SystemLogQueries,
+            ),
+        ),
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

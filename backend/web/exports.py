@@ -200,6 +200,87 @@ class _Rows:
         ]
 
 
+def csv_response(
+    services: Services,
+    viewer: Viewer,
+    base: Any,
+    order: history.SessionOrder,
+    filename: str = "sessions",
+) -> StreamingResponse:
+    """Stream the sessions of `base` (a `history.scoped` query) as CSV, with the field rules
+    of `viewer` for who charged. Also used by `backend.web.privacy_exports`."""
+    rows = _Rows(services, viewer)
+    now = utcnow()
+
+    async def body() -> AsyncIterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        yield out.getvalue()
+        after: str | None = None
+        while True:
+            async with services.sessionmaker() as session:
+                page = list(await session.scalars(history.ordered(base, order, after).limit(BATCH)))
+                if not page:
+                    return
+                stations = {
+                    s.id: s
+                    for s in await session.scalars(
+                        select(ChargingStation).where(
+                            ChargingStation.id.in_({r.station_id for r in page})
+                        )
+                    )
+                }
+                site_ids = {s.site_id for s in stations.values() if s.site_id}
+                sites: dict[Any, str] = {
+                    k: v
+                    for k, v in await session.execute(
+                        select(Site.id, Site.name).where(Site.id.in_(site_ids))
+                    )
+                }
+                connector_ids = {r.connector_id for r in page if r.connector_id}
+                connectors: dict[Any, int] = {
+                    k: v
+                    for k, v in await session.execute(
+                        select(Connector.id, Connector.evse_id).where(
+                            Connector.id.in_(connector_ids)
+                        )
+                    )
+                }
+                user_ids = {r.user_id for r in page if r.user_id}
+                users = {
+                    u.id: u
+                    for u in await session.scalars(select(User).where(User.id.in_(user_ids)))
+                }
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\r\n")
+            for r in page:
+                station = stations.get(r.station_id)
+                values = rows(
+                    r,
+                    station,
+                    sites.get(station.site_id) if station and station.site_id else None,
+                    connectors.get(r.connector_id) if r.connector_id else None,
+                    users.get(r.user_id) if r.user_id else None,
+                    now,
+                )
+                writer.writerow([safe_cell(v) for v in values])
+            yield out.getvalue()
+            if len(page) < BATCH:
+                return
+            after = history.encode_cursor(page[-1], order)
+
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}-{stamp}.csv"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 def sessions_csv_endpoint(
     services: Services, viewer_of: Callable[[Request], Awaitable[Viewer]]
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -215,77 +296,6 @@ def sessions_csv_endpoint(
             base = history.scoped(viewer, flt)
         except DomainError as exc:
             return JSONResponse({"error": exc.message}, status_code=403)
-        rows = _Rows(services, viewer)
-        now = utcnow()
-
-        async def body() -> AsyncIterator[str]:
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\r\n")
-            writer.writerow(COLUMNS)
-            yield out.getvalue()
-            after: str | None = None
-            while True:
-                async with services.sessionmaker() as session:
-                    page = list(
-                        await session.scalars(history.ordered(base, order, after).limit(BATCH))
-                    )
-                    if not page:
-                        return
-                    stations = {
-                        s.id: s
-                        for s in await session.scalars(
-                            select(ChargingStation).where(
-                                ChargingStation.id.in_({r.station_id for r in page})
-                            )
-                        )
-                    }
-                    site_ids = {s.site_id for s in stations.values() if s.site_id}
-                    sites: dict[Any, str] = {
-                        k: v
-                        for k, v in await session.execute(
-                            select(Site.id, Site.name).where(Site.id.in_(site_ids))
-                        )
-                    }
-                    connector_ids = {r.connector_id for r in page if r.connector_id}
-                    connectors: dict[Any, int] = {
-                        k: v
-                        for k, v in await session.execute(
-                            select(Connector.id, Connector.evse_id).where(
-                                Connector.id.in_(connector_ids)
-                            )
-                        )
-                    }
-                    user_ids = {r.user_id for r in page if r.user_id}
-                    users = {
-                        u.id: u
-                        for u in await session.scalars(select(User).where(User.id.in_(user_ids)))
-                    }
-                out = io.StringIO()
-                writer = csv.writer(out, lineterminator="\r\n")
-                for r in page:
-                    station = stations.get(r.station_id)
-                    values = rows(
-                        r,
-                        station,
-                        sites.get(station.site_id) if station and station.site_id else None,
-                        connectors.get(r.connector_id) if r.connector_id else None,
-                        users.get(r.user_id) if r.user_id else None,
-                        now,
-                    )
-                    writer.writerow([safe_cell(v) for v in values])
-                yield out.getvalue()
-                if len(page) < BATCH:
-                    return
-                after = history.encode_cursor(page[-1], order)
-
-        stamp = now.strftime("%Y%m%d-%H%M%S")
-        return StreamingResponse(
-            body(),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "content-disposition": f'attachment; filename="sessions-{stamp}.csv"',
-                "cache-control": "no-store",
-            },
-        )
+        return csv_response(services, viewer, base, order)
 
     return endpoint

@@ -141,7 +141,10 @@ async def test_only_the_owner_and_admins_change_a_card(
             .order_by(AuditEntry.id)
         )
     ).all()
-    assert [e.details for e in entries] == [{"active": False}, {"active": True}]
+    assert [e.details for e in entries] == [
+        {"fields": ["active"], "active": False},
+        {"fields": ["active"], "active": True},
+    ]
     assert entries[1].actor_user_id == admin.user_id
 
     given = await cards.add(admin, "C0FFEE", "for Bob", owner_person.id)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
 from backend.db.models import (
+    BillingState,
     ChargingSession,
     ChargingStation,
     Connector,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
     RegistrationStatus,
     RfidCard,
     Role,
+    SessionStatus,
     Site,
     SiteArea,
     SiteRole,
@@ -43,6 +49,9 @@ class World:
     people: dict[str, Person | None]
     tariff_org: uuid.UUID | None = None  # the organization's tariff: every signed-in user
     tariff_b: uuid.UUID | None = None  # site B's tariff: its members, admins, demo
+    # The target's invoiced (completed) session at station A, and its invoice.
+    billed_session: uuid.UUID | None = None
+    invoice: uuid.UUID | None = None
 
     def token(self, role: str) -> str | None:
         person = self.people[role]
@@ -135,6 +144,7 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user:
         await session.commit()
         card_id, vehicle_id, session_id = card.id, vehicle.id, charge.id
         tariff_ids = (org.id, tariff_b.id)
+    billed, invoice = await _billed_session(sessionmaker, target, ids[4], ids[0])
     return World(
         *ids,
         target=target,
@@ -144,4 +154,68 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user:
         people=people,
         tariff_org=tariff_ids[0],
         tariff_b=tariff_ids[1],
+        billed_session=billed,
+        invoice=invoice,
     )
+
+
+async def _billed_session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    target: Person,
+    station_id: uuid.UUID,
+    site_id: uuid.UUID,
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A completed session of the target at station A with its invoice (2.40 EUR)."""
+    async with sessionmaker() as session:
+        ended = utcnow()
+        charge = ChargingSession(
+            station_id=station_id,
+            user_id=target.id,
+            id_tag="TARGETCARD01",
+            ocpp_transaction_id="41",
+            status=SessionStatus.COMPLETED,
+            started_at=ended - timedelta(hours=1),
+            stopped_at=ended,
+            energy_wh=8000,
+            cost_currency="EUR",
+            cost_excl_vat_minor=200,
+            cost_vat_minor=40,
+            cost_incl_vat_minor=240,
+            billing_state=BillingState.INVOICED,
+        )
+        invoice = Invoice(
+            number=f"TEST-{uuid.uuid4().hex[:8]}",
+            user_id=target.id,
+            kind=InvoiceKind.SESSION,
+            currency="EUR",
+            subtotal_excl_vat_minor=200,
+            vat_minor=40,
+            total_incl_vat_minor=240,
+            provider="local",
+            issued_at=ended,
+            buyer_name="Grace Hopper",
+            buyer_email=target.email,
+            buyer_address="1 rue de la Paix\n75002 Paris",
+        )
+        session.add_all([charge, invoice])
+        await session.flush()
+        charge.invoice_id = invoice.id
+        session.add(
+            InvoiceLine(
+                invoice_id=invoice.id,
+                session_id=charge.id,
+                site_id=site_id,
+                position=1,
+                dimension="ENERGY",
+                description="Energy 8 kWh",
+                quantity="8",
+                unit="kWh",
+                unit_price="0.25",
+                amount_excl_vat_minor=200,
+                vat_percent="20",
+                vat_minor=40,
+                amount_incl_vat_minor=240,
+            )
+        )
+        await session.commit()
+        return charge.id, invoice.id

@@ -2,6 +2,20 @@
 
 from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import AuthSession, EmailToken, EmailTokenPurpose
+from backend.db.models.billing import (
+    BillingAccount,
+    BillingNote,
+    BillingState,
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    InvoiceLine,
+    PaymentEvent,
+    Refund,
+    RefundKind,
+    RefundState,
+    SyncState,
+)
 from backend.db.models.charging import (
     ChargingSession,
     MeterSample,
@@ -23,10 +37,12 @@ from backend.db.models.smart_charging import (
     StationSmartCharging,
 )
 from backend.db.models.stations import ChargingStation, Connector, RegistrationStatus
+from backend.db.models.system_logs import LogCategory, LogLevel, SystemLogEntry
 from backend.db.models.tariffs import Tariff, TariffScope
 from backend.db.models.users import (
     ConsentRecord,
     Language,
+    Purpose,
     RfidCard,
     Role,
     User,
@@ -38,15 +54,29 @@ from backend.db.models.users import (
 __all__ = [
     "AuditEntry",
     "AuthSession",
+    "BillingAccount",
+    "BillingNote",
+    "BillingState",
     "ChargingSession",
     "ChargingStation",
     "Connector",
     "ConsentRecord",
     "EmailToken",
     "EmailTokenPurpose",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceKind",
+    "InvoiceLine",
     "Language",
+    "LogCategory",
+    "LogLevel",
     "MeterSample",
     "OcppTransactionId",
+    "PaymentEvent",
+    "Purpose",
+    "Refund",
+    "RefundKind",
+    "RefundState",
     "RegistrationStatus",
     "RfidCard",
     "Role",
@@ -61,6 +91,8 @@ __all__ = [
     "SmartChargingLease",
     "StationConnection",
     "StationSmartCharging",
+    "SyncState",
+    "SystemLogEntry",
     "Tariff",
     "TariffScope",
     "UnknownBadge",

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey, utcnow
+from backend.db.models.billing import BillingState
 from backend.db.models.enums import str_enum
 from backend.db.models.stations import ChargingStation
 
@@ -88,6 +89,15 @@ class ChargingSession(UUIDPrimaryKey, Timestamps, Base):
     # What the driver asked for (smart charging plans towards it); None: defaults.
     departure_at: Mapped[datetime | None]
     energy_wanted_wh: Mapped[int | None] = mapped_column(BigInteger)
+    # --- billing (backend.domain.billing.settling, invoicing) ---
+    # Decided once the cost is final; `billing_note` says why a session is not billed.
+    billing_state: Mapped[BillingState] = mapped_column(
+        str_enum(BillingState), default=BillingState.UNBILLED, server_default="unbilled"
+    )
+    billing_note: Mapped[str | None] = mapped_column(String(32))
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="SET NULL"), index=True
+    )
 
     station: Mapped[ChargingStation] = relationship(lazy="raise")
     # Not a column: the station's site, filled in by queries that ask for it
@@ -98,7 +108,23 @@ class ChargingSession(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("station_id", "ocpp_transaction_id"),
         Index("ix_charging_sessions_user_id_started_at", "user_id", "started_at"),
         Index("ix_charging_sessions_station_id_started_at", "station_id", "started_at"),
-        Index("ix_charging_sessions_started_at", "started_at"),
+        # Covering on PostgreSQL: statistics read only these columns (migration 0008).
+        Index(
+            "ix_charging_sessions_started_at",
+            "started_at",
+            postgresql_include=[
+                "station_id",
+                "user_id",
+                "stopped_at",
+                "energy_wh",
+                "inactivity_s",
+                "cost_currency",
+                "cost_excl_vat_minor",
+                "cost_incl_vat_minor",
+            ],
+        ),
+        # The billing worker's sweeps: sessions to settle, sessions waiting for an invoice.
+        Index("ix_charging_sessions_billing_state_stopped_at", "billing_state", "stopped_at"),
         Index(
             "ix_charging_sessions_active",
             "station_id",

@@ -6,7 +6,17 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey, utcnow
@@ -17,6 +27,9 @@ class Role(enum.StrEnum):
     BASIC = "basic"
     ADMIN = "admin"
     DEMO = "demo"
+    # The data protection officer: a basic user who also confirms erasure requests and reads or
+    # exports any person's data (backend.domain.privacy).
+    DPO = "dpo"
 
 
 class UserStatus(enum.StrEnum):
@@ -25,6 +38,33 @@ class UserStatus(enum.StrEnum):
     INACTIVE = "inactive"
     BLOCKED = "blocked"
     LOCKED = "locked"
+
+
+class Purpose(enum.StrEnum):
+    """Processing a person may object to (`User.objections`). Each is honoured where it runs;
+    `backend.domain.privacy.restrictions` is the one filter every such place applies.
+
+    Not listed, because they cannot be objected to: charging itself and its access control
+    (the service asked for), billing and invoices (a legal obligation), the audit log
+    (accountability), account and security mails.
+    """
+
+    # Statistics that count the person's sessions beyond their own view (per site, station,
+    # organization).
+    ANALYTICS = "analytics"
+    # Anonymized sessions exported by admins for data scientists.
+    DATA_SCIENCE_EXPORT = "data_science_export"
+    # Learning charging demand per site from session history.
+    DEMAND_PREDICTION = "demand_prediction"
+    # Smart charging planning with the person's own vehicle (battery, max power) instead of
+    # the station's defaults.
+    SMART_CHARGING_PERSONALIZATION = "smart_charging_personalization"
+
+
+# What `User.exclude_from_analytics` (the restriction of processing) switches off at once.
+RESTRICTED_BY_ANALYTICS_OPT_OUT = frozenset(
+    {Purpose.ANALYTICS, Purpose.DATA_SCIENCE_EXPORT, Purpose.DEMAND_PREDICTION}
+)
 
 
 class Language(enum.StrEnum):
@@ -59,6 +99,20 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     failed_login_count: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     picture_sha256: Mapped[str | None] = mapped_column(String(64))
+    # --- data rights (backend.domain.privacy) ---
+    # Restriction of processing: the person's sessions stay out of analytics, data-science
+    # exports and demand prediction.
+    exclude_from_analytics: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Mails that are not needed for the account, security or accounting (session summaries…).
+    nonessential_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # `Purpose` values the person objected to.
+    objections: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Erasure: asked for (waiting for an admin or the DPO), warned of (automatic erasure after
+    # inactivity), done. An erased account keeps only `pseudonym` as its name.
+    erasure_requested_at: Mapped[datetime | None]
+    erasure_warning_sent_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+    pseudonym: Mapped[str | None] = mapped_column(String(32))
 
     picture: Mapped[UserPicture | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="raise"

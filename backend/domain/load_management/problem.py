@@ -2,30 +2,38 @@
 
 The planning unit is the highest area of a nest that has smart charging on (`unit_of`): the
 whole tree under it is planned at once. Nodes: each area (its max power over its phases
-and voltage, as amps per phase), each accepted station, each connector (its max power
-over its phases). Sessions: the active ones on those connectors, with
+and voltage, as amps per phase; a single-phase area is taken to be wired to L1), each
+accepted station, each connector (its max power over its phases). Sessions: the active ones
+on those connectors, with
 
 - the phases they use, from the per-phase currents of their latest meter value (a phase
-  drawing over 1 A is used; none known yet: all three, the safe assumption);
+  drawing over 1 A is used; none known yet: those of the last plan, else all three, the safe
+  assumption); under a single-phase area, L1 whatever the meter says, as the area's limit;
 - the measured draw (the highest per-phase current) and the current offered by the last
   plan, so that a car drawing less leaves its headroom to the others;
 - the max current: the connector's, lowered to the driver's default vehicle's AC power
+  (unless the driver objected to smart-charging personalization: `User.objections`)
   (and to what the car has shown it takes, `learned_max_current`); min 6 A (IEC 61851);
 - energy wanted and departure: the driver's (`departure_at`, `energy_wanted_wh`), else
   the vehicle's battery (or 30 kWh) and 8 hours after the start.
 
 A station that refused profiles is left out and its full power reserved as other load on
-its area; so is, for its sessions, a station that is offline (it cannot be told anything:
-it runs on its TxDefaultProfile, or at full power when it never got one).
+its area (every phase). So is a station that is offline but was seen before: it cannot be
+told anything, and a car may start on it meanwhile (stations charge offline), so each of its
+connectors is reserved what it may draw — the most of its session's draw and the TxProfile
+we set on that session, else the TxDefaultProfile we set, else the connector's full power.
+A station never seen draws nothing yet and reserves nothing. What is reserved counts on the
+station's area and on every area above it, up to the unit: they all carry it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +53,7 @@ from backend.db.models import (
     StationSmartCharging,
     Vehicle,
 )
+from backend.domain.privacy.restrictions import Purpose, excluded_users
 from backend.smart_charging import Horizon, Node, Problem, Session, phase_limits_from_power
 from backend.smart_charging.model import (
     IEC_61851_MIN_CURRENT_A,
@@ -115,6 +124,8 @@ async def unit_of(db: AsyncSession, area_id: uuid.UUID) -> SiteArea | None:
 
 
 def area_limits(area: SiteArea) -> PhaseCurrents:
+    """An area's limit per grid phase: its power over its phases, a single-phase area's all on
+    L1 (and 0 A on L2 and L3)."""
     phases = 1 if area.phases == 1 else 3
     return phase_limits_from_power(float(area.max_power_w), float(area.voltage or 230), phases)
 
@@ -142,6 +153,22 @@ def _floor(value: float) -> float:
     return math.floor(value * 10.0 + 1e-9) / 10.0
 
 
+def _profile_max(plan: SessionPlan | None, now: datetime) -> float:
+    """The highest limit of the TxProfile we set on a session, from the period in force now
+    on (0: none set)."""
+    if plan is None or not plan.profile_set:
+        return 0.0
+    periods = []
+    for item in plan.schedule or []:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            at = datetime.fromisoformat(str(item[0]))
+            periods.append((at if at.tzinfo else at.replace(tzinfo=UTC), float(item[1])))
+    periods.sort()
+    current = [i for i, (at, _) in enumerate(periods) if at <= now]
+    first = current[-1] if current else 0
+    return max((limit for _, limit in periods[first:]), default=plan.offered_a or 0.0)
+
+
 async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
     areas = list(await db.scalars(select(SiteArea).where(SiteArea.site_id == unit.site_id)))
     children: dict[uuid.UUID | None, list[SiteArea]] = defaultdict(list)
@@ -154,6 +181,19 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
         subtree.append(area)
         stack.extend(a for a in children[area.id] if a.id != unit.id)
     area_ids = [a.id for a in subtree]
+    parent = {a.id: a.parent_area_id for a in subtree if a.id != unit.id}
+    by_id = {a.id: a for a in subtree}
+
+    def up(area_id: uuid.UUID) -> list[uuid.UUID]:
+        """The area and those above it, up to the unit."""
+        chain = [area_id]
+        above = parent.get(area_id)
+        while above is not None and above in by_id and above not in chain:
+            chain.append(above)
+            above = parent.get(above)
+        return chain
+
+    single_phase = {a for a in area_ids if any(by_id[x].phases == 1 for x in up(a))}
 
     stations = list(
         await db.scalars(
@@ -223,7 +263,12 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
     vehicles = {
         v.user_id: v
         for v in await db.scalars(
-            select(Vehicle).where(Vehicle.user_id.in_(users), Vehicle.is_default.is_(True))
+            select(Vehicle).where(
+                Vehicle.user_id.in_(users),
+                Vehicle.is_default.is_(True),
+                # A driver who objected plans like an unknown car (the connector's defaults).
+                Vehicle.user_id.not_in(excluded_users(Purpose.SMART_CHARGING_PERSONALIZATION)),
+            )
         )
     }
     latest: dict[uuid.UUID, MeterSample] = {}
@@ -239,6 +284,7 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
 
     connector_by_id = {c.id: c for st in stations for c in st.connectors}
     other: dict[uuid.UUID, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    drawing: dict[uuid.UUID, float] = {}  # connector → what its session may draw (offline)
     planned: dict[str, PlannedSession] = {}
     sessions: list[Session] = []
     seen_connectors: set[uuid.UUID] = set()
@@ -262,17 +308,14 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
         )
         if phases is None and plan is not None and plan.phases:
             phases = tuple(int(p) for p in plan.phases)
+        if st_state.station.site_area_id in single_phase:
+            phases = (1,)  # one phase feeds it all, counted on L1 like the area's limit
         c_max = connector_max_a(connector)
         if st_state.refused:
             continue  # its whole power is reserved below
         if not st_state.online:
-            held = (st_state.state.default_limit_a if st_state.state else None) or c_max
-            reserve = max(measured or 0.0, held)
-            area_id = st_state.station.site_area_id
-            assert area_id is not None
-            for p in range(3):
-                other[area_id][p] += reserve
-            continue
+            drawing[connector.id] = max(measured or 0.0, _profile_max(plan, now))
+            continue  # reserved below
         declared = c_max
         vehicle = vehicles.get(charge.user_id) if charge.user_id else None
         if vehicle is not None and vehicle.max_ac_power_w:
@@ -316,12 +359,33 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
             measured_a=measured,
         )
 
-    # Refused stations: their full power is someone else's problem, reserved.
+    # Refused stations: their full power is someone else's problem, reserved. Offline ones:
+    # what each connector may draw without us.
     for st_state in station_states.values():
-        if st_state.refused and st_state.station.site_area_id is not None:
-            full = sum(connector_max_a(c) for c in st_state.connectors) or DEFAULT_CONNECTOR_MAX_A
+        area_id = st_state.station.site_area_id
+        if area_id is None:
+            continue
+        reserve = 0.0
+        if st_state.refused:
+            reserve = sum(connector_max_a(c) for c in st_state.connectors)
+            reserve = reserve or DEFAULT_CONNECTOR_MAX_A
+        elif not st_state.online and st_state.station.last_seen_at is not None:
+            state = st_state.state
+            default = (
+                state.default_limit_a
+                if state is not None and state.default_set_at is not None
+                else None
+            )
+            for c in st_state.connectors:
+                held = min(default, connector_max_a(c)) if default is not None else None
+                reserve += max(
+                    drawing.get(c.id, 0.0), held if held is not None else connector_max_a(c)
+                )
+            if not st_state.connectors:
+                reserve = default if default is not None else DEFAULT_CONNECTOR_MAX_A
+        for above in up(area_id):
             for p in range(3):
-                other[st_state.station.site_area_id][p] += full
+                other[above][p] += reserve
 
     def station_node(st: ChargingStation) -> Node:
         conns = tuple(
@@ -361,8 +425,14 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
         sessions=planned,
         stations=station_states,
         plans=plans,
-        area_limit_a=min(root.headroom()),
+        area_limit_a=_least(root),
     )
+
+
+def _least(area: Node) -> float:
+    """An area's smallest headroom among the phases it has (a single-phase area: L1)."""
+    room = [h for h, m in zip(area.headroom(), area.max_current, strict=True) if m > 0]
+    return min(room, default=0.0)
 
 
 def _set_defaults(root: Node, stations: dict[uuid.UUID, StationState]) -> None:
@@ -380,7 +450,7 @@ def _set_defaults(root: Node, stations: dict[uuid.UUID, StationState]) -> None:
         for area in ancestors:
             count = connectors_under(area)
             if count:
-                share = min(share, min(area.headroom()) / count)
+                share = min(share, _least(area) / count)
         connector_cap = min(
             (c.max_current[0] for c in node.children), default=DEFAULT_CONNECTOR_MAX_A
         )

@@ -15,9 +15,11 @@ from backend.graphql.context import Context
 from backend.graphql.types.common import Address
 
 if TYPE_CHECKING:
+    from backend.graphql.types.privacy import Privacy
     from backend.graphql.types.sites import Site
 
 SiteType = Annotated["Site", strawberry.lazy("backend.graphql.types.sites")]
+PrivacyType = Annotated["Privacy", strawberry.lazy("backend.graphql.types.privacy")]
 
 
 @strawberry.type(name="User")
@@ -68,6 +70,14 @@ class User:
         return await loaders.children(
             info.context, models.Vehicle.user_id, models.Vehicle.plate, models.Vehicle.id
         ).load(root.id)
+
+    @strawberry.field(
+        graphql_type=PrivacyType | None,
+        description="Restrictions, objections, erasure and consents (the person, admins and "
+        "the data protection officer).",
+    )
+    def privacy(self, root: strawberry.Parent[models.User]) -> models.User:
+        return root
 
     @strawberry.field(graphql_type=list["SiteMembership"])
     async def site_memberships(

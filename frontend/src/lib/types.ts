@@ -1,9 +1,9 @@
-export type Role = "BASIC" | "ADMIN" | "DEMO";
+export type Role = "BASIC" | "ADMIN" | "DEMO" | "DPO";
 export type UserStatus = "PENDING" | "ACTIVE" | "INACTIVE" | "BLOCKED" | "LOCKED";
 export type SiteRole = "MEMBER" | "SITE_ADMIN" | "SITE_OWNER";
 export type Language = "EN" | "FR" | "DE";
 
-export const ROLES: Role[] = ["BASIC", "ADMIN", "DEMO"];
+export const ROLES: Role[] = ["BASIC", "ADMIN", "DEMO", "DPO"];
 export const USER_STATUSES: UserStatus[] = ["PENDING", "ACTIVE", "INACTIVE", "BLOCKED", "LOCKED"];
 export const LANGUAGES: Language[] = ["EN", "FR", "DE"];
 

@@ -31,11 +31,12 @@ const STATION_FIELDS = gql`
     description
     vendor
     model
-    serialNumber
-    firmwareVersion
-    ocppVersion
-    registrationStatus
-    lastSeenAt
+    # Technical details are for the site's managers: drivers don't ask for them.
+    serialNumber @include(if: $manager)
+    firmwareVersion @include(if: $manager)
+    ocppVersion @include(if: $manager)
+    registrationStatus @include(if: $manager)
+    lastSeenAt @include(if: $manager)
     online
     siteArea { id }
     connectors { id connectorId evseId type maxPowerW phases status errorCode }
@@ -207,7 +208,7 @@ export const SITES = gql`
   }
 `;
 export const SITE = gql`
-  query Site($id: ID!) {
+  query Site($id: ID!, $manager: Boolean!) {
     site(id: $id) {
       id
       name
