@@ -59,3 +59,17 @@ async def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def open_from_nav(page: Any, testid: str) -> None:
+    """Follow a link of the top bar as a person would: personal pages and administration sit
+    in a menu (a dropdown on wide screens, the ☰ menu on small ones), opened first."""
+    link = page.get_by_test_id(testid)
+    if not await link.is_visible():
+        toggle = page.get_by_test_id("nav-toggle")
+        if await toggle.is_visible():
+            await toggle.click()
+        group = page.locator(f".nav-group:has([data-testid='{testid}']) .nav-group-toggle")
+        if await group.is_visible():
+            await group.click()
+    await link.click()

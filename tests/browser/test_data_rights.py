@@ -35,7 +35,7 @@ from backend.db.models import (
     UserStatus,
 )
 from backend.domain.privacy import restrictions
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, open_from_nav, screenshot
 from tests.browser.test_charging_in_browser import log_in_as
 from tests.conftest import PASSWORD, Person
 from tests.privacy.helpers import CARDS, EMAIL, PROFILE, Everything, build_everything
@@ -80,7 +80,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 async def open_my_data(page: Any, person: Person, live_server: LiveServer) -> None:
     await log_in_as(page, person.token, live_server)
     await page.goto("/")
-    await page.get_by_test_id("nav-my-data").click()
+    await open_from_nav(page, "nav-my-data")
     await expect(page).to_have_url(f"{live_server.url}/my-data")
     await expect(page.get_by_test_id("my-data")).to_be_visible()
 
@@ -326,7 +326,7 @@ async def test_erasure_asked_by_the_person_and_confirmed_by_an_admin(
     try:
         await log_in_as(admin_page, admin.token, live_server)
         await admin_page.goto("/")
-        await admin_page.get_by_test_id("nav-privacy-admin").click()
+        await open_from_nav(admin_page, "nav-privacy-admin")
         row = admin_page.locator(f'[data-testid="erasure-request-row"][data-user-id="{person.id}"]')
         await expect(row).to_contain_text("Héloïse Zyxwarth")
         await expect(row).to_contain_text(EMAIL)
@@ -467,7 +467,7 @@ async def test_the_dpo_looks_a_person_up_and_downloads_their_data(
     dpo = await make_user(Role.DPO, first_name="Dora", last_name="Officer")
     await log_in_as(page, dpo.token, live_server)
     await page.goto("/")
-    await page.get_by_test_id("nav-privacy-admin").click()
+    await open_from_nav(page, "nav-privacy-admin")
     await expect(page.get_by_test_id("erasure-requests-empty")).to_be_visible()
     await page.get_by_test_id("privacy-user-id").fill("not-an-id")
     await page.get_by_test_id("privacy-user-open").click()

@@ -17,7 +17,7 @@ from sqlalchemy import insert
 
 from backend.db.base import utcnow
 from backend.db.models import LogCategory, LogLevel, Role, SystemLogEntry
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, open_from_nav, screenshot
 from tests.browser.test_charging_in_browser import log_in_as, make_place
 from tests.system_logs.helpers import dump, rows, wait_for
 
@@ -73,7 +73,7 @@ async def test_admin_browses_and_filters_system_logs(
 
     await log_in_as(page, admin.token, live_server)
     await page.goto("/")
-    await page.get_by_test_id("nav-logs").click()
+    await open_from_nav(page, "nav-logs")
     await expect(page).to_have_url(f"{live_server.url}/admin/logs")
     table = page.get_by_test_id("logs-table")
     malformed = table.locator('[data-event="ocpp.malformed_frame"]')

@@ -37,7 +37,7 @@ from backend.pricing import (
     build_profile,
     price_session,
 )
-from tests.browser.conftest import SCREENSHOTS, LiveServer, screenshot
+from tests.browser.conftest import LiveServer, SCREENSHOTS, open_from_nav, screenshot
 
 PARIS = "Europe/Paris"
 
@@ -135,7 +135,7 @@ async def test_admin_builds_previews_edits_schedules_and_retires_a_tariff(
 
     await page.goto("/tariffs")
     await expect(page.get_by_test_id("tariffs-empty")).to_be_visible()
-    await page.get_by_test_id("nav-tariffs").click()  # the nav leads here too
+    await open_from_nav(page, "nav-tariffs")  # the nav leads here too
     await page.get_by_test_id("tariff-new").click()
     await expect(page.get_by_test_id("tariff-form")).to_be_visible()
 
