@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.db.models import BillingState, ChargingSession, SessionStatus
+from backend.db.models import BillingState, ChargingSession, Role, SessionStatus, TariffScope
 from backend.domain.billing.gateway import (
     Customer,
     GatewayError,
@@ -24,6 +24,29 @@ from backend.domain.billing.gateway import (
     SetupIntent,
     WebhookEvent,
 )
+from backend.domain.billing.tariffs import TariffData, Tariffs
+from backend.domain.viewer import Viewer
+
+
+async def price_site(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    site_id: uuid.UUID,
+    admin_id: uuid.UUID,
+    components: list[dict[str, Any]],
+) -> None:
+    """Publish a site tariff "HQ" in EUR with 20 % VAT, of one element with `components`."""
+    async with sessionmaker() as db:
+        await Tariffs(db).create(
+            Viewer(user_id=admin_id, role=Role.ADMIN),
+            TariffData(
+                name="HQ",
+                currency="EUR",
+                vat_percent="20",
+                elements=[{"price_components": components}],
+                scope=TariffScope.SITE,
+                target_id=site_id,
+            ),
+        )
 
 
 def energy_line(kwh: int, price_cents: int, vat_percent: int = 20) -> dict[str, Any]:

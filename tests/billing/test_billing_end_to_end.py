@@ -22,13 +22,11 @@ from backend.db.models import (
     Role,
     SessionStatus,
     SyncState,
-    TariffScope,
     User,
 )
-from backend.domain.billing.tariffs import TariffData, Tariffs
-from backend.domain.viewer import Viewer
 from backend.settings import Settings, get_settings
 from backend.simulator import Behaviour, Scenario, StationSpec, ocpp_url
+from tests.billing.helpers import price_site
 from tests.conftest import MailBox
 from tests.live_server import LiveServer
 from tests.ocpp.conftest import BADGE, World, world  # noqa: F401  (the `world` fixture)
@@ -61,26 +59,17 @@ async def test_a_simulated_session_is_invoiced_and_emailed(
     short_sessions_billed: None,
 ) -> None:
     admin = await make_user(Role.ADMIN)
+    await price_site(
+        sessionmaker,
+        world.site_id,
+        admin.id,
+        [
+            {"type": "FLAT", "price": "0.50"},
+            {"type": "ENERGY", "price": "0.31", "step_size": 100},
+            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
+        ],
+    )
     async with sessionmaker() as db:
-        await Tariffs(db).create(
-            Viewer(user_id=admin.id, role=Role.ADMIN),
-            TariffData(
-                name="HQ",
-                currency="EUR",
-                vat_percent="20",
-                elements=[
-                    {
-                        "price_components": [
-                            {"type": "FLAT", "price": "0.50"},
-                            {"type": "ENERGY", "price": "0.31", "step_size": 100},
-                            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
-                        ]
-                    }
-                ],
-                scope=TariffScope.SITE,
-                target_id=world.site_id,
-            ),
-        )
         driver = await db.get(User, world.driver_id)
         assert driver is not None
         email = driver.email

@@ -37,7 +37,7 @@ from backend.pricing import (
     build_profile,
     price_session,
 )
-from tests.browser.conftest import LiveServer, SCREENSHOTS, open_from_nav, screenshot
+from tests.browser.conftest import SCREENSHOTS, LiveServer, open_from_nav, screenshot
 
 PARIS = "Europe/Paris"
 

@@ -18,10 +18,8 @@ from backend.db.models import (
     RfidCard,
     Role,
     SiteRole,
-    TariffScope,
 )
-from backend.domain.billing.tariffs import TariffData, Tariffs
-from backend.domain.viewer import Viewer
+from tests.billing.helpers import price_site
 from tests.graphql_ws import GraphQLWs, graphql_ws
 from tests.live_server import LiveServer
 from tests.ocpp.conftest import BADGE, World, base_time, sessions_of, station, ts
@@ -36,26 +34,16 @@ CURVE = (
 
 async def price_the_site(sessionmaker: async_sessionmaker[AsyncSession], world: World) -> None:
     """0.50 per session, 0.30 per kWh, 6.00 per hour parked (per minute); 20 % VAT."""
-    async with sessionmaker() as db:
-        await Tariffs(db).create(
-            Viewer(user_id=world.driver_id, role=Role.ADMIN),
-            TariffData(
-                name="HQ",
-                currency="EUR",
-                vat_percent="20",
-                elements=[
-                    {
-                        "price_components": [
-                            {"type": "FLAT", "price": "0.50"},
-                            {"type": "ENERGY", "price": "0.30", "step_size": 1},
-                            {"type": "PARKING_TIME", "price": "6", "step_size": 60},
-                        ]
-                    }
-                ],
-                scope=TariffScope.SITE,
-                target_id=world.site_id,
-            ),
-        )
+    await price_site(
+        sessionmaker,
+        world.site_id,
+        world.driver_id,
+        [
+            {"type": "FLAT", "price": "0.50"},
+            {"type": "ENERGY", "price": "0.30", "step_size": 1},
+            {"type": "PARKING_TIME", "price": "6", "step_size": 60},
+        ],
+    )
 
 
 def meter_values(transaction_id: int, at: datetime, wh: int, power_w: int) -> Any:

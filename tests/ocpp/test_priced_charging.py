@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import ChargingSession, MeterSample, Role, SessionStatus, TariffScope
-from backend.domain.billing.tariffs import TariffData, Tariffs
-from backend.domain.viewer import Viewer
+from backend.db.models import ChargingSession, MeterSample, Role, SessionStatus
 from backend.simulator import Behaviour, Scenario, StationSpec, ocpp_url
+from tests.billing.helpers import price_site
 from tests.billing.test_session_costs import independent_price
 from tests.ocpp.conftest import BADGE
 from tests.ocpp.test_simulator import _wait_for
@@ -21,27 +20,17 @@ async def test_simulated_stations_are_priced(
     ocpp_server: Any, world: Any, sessionmaker: Any, make_user: Any
 ) -> None:
     admin = await make_user(Role.ADMIN)
-    async with sessionmaker() as db:
-        await Tariffs(db).create(
-            Viewer(user_id=admin.id, role=Role.ADMIN),
-            TariffData(
-                name="HQ",
-                currency="EUR",
-                vat_percent="20",
-                elements=[
-                    {
-                        "price_components": [
-                            {"type": "FLAT", "price": "0.50"},
-                            {"type": "ENERGY", "price": "0.31", "step_size": 100},
-                            {"type": "TIME", "price": "1.20", "step_size": 60},
-                            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
-                        ]
-                    }
-                ],
-                scope=TariffScope.SITE,
-                target_id=world.site_id,
-            ),
-        )
+    await price_site(
+        sessionmaker,
+        world.site_id,
+        admin.id,
+        [
+            {"type": "FLAT", "price": "0.50"},
+            {"type": "ENERGY", "price": "0.31", "step_size": 100},
+            {"type": "TIME", "price": "1.20", "step_size": 60},
+            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
+        ],
+    )
     behaviour = Behaviour(
         server_url=ocpp_url(ocpp_server.url),
         badges=[BADGE],

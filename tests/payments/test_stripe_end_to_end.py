@@ -26,16 +26,14 @@ from backend.db.models import (
     Invoice,
     InvoiceLine,
     Role,
-    TariffScope,
     User,
 )
 from backend.domain.billing.gateway import PaymentState
 from backend.domain.billing.payment_methods import PaymentMethods
-from backend.domain.billing.tariffs import TariffData, Tariffs
-from backend.domain.viewer import Viewer
 from backend.payments.stripe_gateway import StripeGateway
 from backend.settings import Settings, get_settings
 from backend.simulator import Behaviour, Scenario, StationSpec, ocpp_url
+from tests.billing.helpers import price_site
 from tests.live_server import LiveServer
 from tests.ocpp.conftest import BADGE, World, world  # noqa: F401  (the `world` fixture)
 from tests.payments.conftest import API_KEY, attach_card, sign
@@ -86,26 +84,16 @@ async def test_a_simulated_session_is_charged_on_stripe_with_our_lines(
     billing_env: None,
 ) -> None:
     admin = await make_user(Role.ADMIN)
-    async with sessionmaker() as db:
-        await Tariffs(db).create(
-            Viewer(user_id=admin.id, role=Role.ADMIN),
-            TariffData(
-                name="HQ",
-                currency="EUR",
-                vat_percent="20",
-                elements=[
-                    {
-                        "price_components": [
-                            {"type": "FLAT", "price": "0.50"},
-                            {"type": "ENERGY", "price": "0.31", "step_size": 100},
-                            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
-                        ]
-                    }
-                ],
-                scope=TariffScope.SITE,
-                target_id=world.site_id,
-            ),
-        )
+    await price_site(
+        sessionmaker,
+        world.site_id,
+        admin.id,
+        [
+            {"type": "FLAT", "price": "0.50"},
+            {"type": "ENERGY", "price": "0.31", "step_size": 100},
+            {"type": "PARKING_TIME", "price": "9", "step_size": 60},
+        ],
+    )
 
     server = LiveServer(
         settings.model_copy(
