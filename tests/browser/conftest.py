@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import expect
 
 from backend.settings import Settings
 from tests.live_server import LiveServer
@@ -65,6 +66,8 @@ async def open_from_nav(page: Any, testid: str) -> None:
     """Follow a link of the top bar as a person would: personal pages and administration sit
     in a menu (a dropdown on wide screens, the ☰ menu on small ones), opened first."""
     link = page.get_by_test_id(testid)
+    # The bar is drawn once the app knows who is logged in: wait for it before looking.
+    await expect(page.locator("#main-nav > ul")).to_have_count(1)
     if not await link.is_visible():
         toggle = page.get_by_test_id("nav-toggle")
         if await toggle.is_visible():
