@@ -117,6 +117,39 @@ def top_up(
     return values
 
 
+def give_spare(prep: Prepared, currents: np.ndarray, res: float = RESOLUTION_A) -> np.ndarray:
+    """Capacity left once every car is planned goes, in whole ``res`` steps, to cars that
+    are on and planned at what they were seen to take, up to a margin above it
+    (:func:`~backend.smart_charging.prepare.shown_caps`). Where that fills a car sooner, its
+    later slots are lowered to what it still needs."""
+    capped = [int(i) for i in np.flatnonzero(prep.spare_a > prep.max_a + TOL)]
+    if not capped:
+        return currents
+    out = currents.copy()
+    alloc = SlotAllocator(prep)
+    members = [np.array(g.members) for g in prep.groups]
+    remaining = prep.wanted_wh.astype(float).copy()
+    for t in range(prep.n_slots):
+        wh = prep.wh_per_a[:, t]
+        live = (remaining > EPS_WH) & (wh > 0)
+        with np.errstate(over="ignore"):
+            need = np.divide(remaining, wh, out=np.zeros_like(remaining), where=wh > 0)
+        bound = np.where(live, np.maximum(prep.min_a, need), 0.0)
+        values = np.minimum(out[:, t], bound)
+        alloc.on = values > 0
+        cap = alloc.caps - np.array([values[m].sum() for m in members])
+        for i in capped:
+            if not alloc.on[i]:
+                continue
+            room = min(alloc.room(i, cap), min(prep.spare_a[i], bound[i]) - values[i])
+            add = math.floor(room / res + 1e-9) * res
+            if add > 0:
+                alloc.give(i, add, values, cap)
+        out[:, t] = values
+        remaining = remaining - values * wh
+    return out
+
+
 def laxity_order(
     prep: Prepared, t: int, remaining: np.ndarray, candidates: np.ndarray
 ) -> list[int]:
@@ -153,7 +186,7 @@ def heuristic_currents(
         values = top_up(alloc, order, floor_to_resolution(values, prep.min_a), hi)
         out[:, t] = values
         remaining = remaining - values * prep.wh_per_a[:, t]
-    return out, True
+    return give_spare(prep, out), True
 
 
 def to_plan(

@@ -110,8 +110,11 @@ class Session:
     ``departure_s``: seconds from now (``None``: stays past the horizon). ``priority``:
     higher is served first, 0 is normal. ``measured_current``: the highest per-phase current
     the car draws now and ``offered_current`` the limit it was offered; a car drawing
-    clearly less than offered is planned at what it draws (plus a margin), so the headroom
-    goes to others.
+    clearly less than offered is planned at what it draws, so the headroom goes to others.
+    ``learned_current``: what the car has shown it takes, kept by the caller from run to run
+    (:func:`learned_max_current`). A car planned at what it has shown it takes gets a little
+    more (up to ``max_current``) only from capacity nobody else was planned to use: that is
+    how a car that can take more again shows it without holding capacity back from others.
     """
 
     id: str
@@ -124,6 +127,7 @@ class Session:
     priority: int = 0
     measured_current: float | None = None
     offered_current: float | None = None
+    learned_current: float | None = None
 
     @property
     def phase_count(self) -> int:
@@ -241,17 +245,19 @@ def learned_max_current(
     measured_a: float | None,
     min_a: float = IEC_61851_MIN_CURRENT_A,
     tolerance_a: float = 0.5,
-    margin_a: float = 1.0,
 ) -> float | None:
     """What a car has shown it takes, kept from run to run by the caller (pass it as the
-    session's ``max_current``): a car drawing clearly less than offered is capped at its
-    draw plus a margin (above the tolerance, so the cap holds), so the headroom goes to
-    others; a car drawing all it is offered at that cap is let up again (cap forgotten).
-    ``None``: nothing learned, use ``declared_a``."""
+    session's ``learned_current``): a car drawing clearly less than offered is known to take
+    what it draws; a car drawing clearly more than that, because it was given some spare
+    capacity, is let up again (forgotten). ``None``: nothing learned, use ``declared_a``.
+
+    No margin is added to what it draws: an amp kept free "in case" above every such car is
+    an amp no other car gets when the site is full (the bench measured it at a tight limit).
+    """
     if offered_a is None or measured_a is None:
         return learned_a
     if measured_a < offered_a - tolerance_a:
-        return min(declared_a, max(min_a, measured_a + margin_a))
-    if learned_a is not None and offered_a >= learned_a - tolerance_a:
-        return None  # it takes all it is offered at the cap: it may take more
+        return min(declared_a, max(min_a, measured_a))
+    if learned_a is not None and measured_a > learned_a + tolerance_a:
+        return None  # it took the spare it was given: it may take more
     return learned_a

@@ -12,8 +12,8 @@ from backend.smart_charging.model import Node, Problem, Session, grid_phases
 
 #: a car drawing this much less than offered is said to leave headroom
 HEADROOM_TOLERANCE_A = 0.5
-#: it is then offered what it draws plus this margin (more than the tolerance, so the
-#: cap holds from run to run), so it can still ramp up
+#: it is then planned at what it draws, and gets up to this much more from capacity nobody
+#: else was planned to use (more than the tolerance, so that taking it shows)
 HEADROOM_MARGIN_A = 1.0
 EPS_WH = 1e-6
 
@@ -36,7 +36,8 @@ class Prepared:
     durations: np.ndarray  # (T,) s
     starts: np.ndarray  # (T,) s
     min_a: np.ndarray  # (S,)
-    max_a: np.ndarray  # (S,)
+    max_a: np.ndarray  # (S,) planned at most
+    spare_a: np.ndarray  # (S,) at most, from capacity left over once every car is planned
     wanted_wh: np.ndarray  # (S,)
     end_slot: np.ndarray  # (S,) int: slots [0, end) are before departure
     wh_per_a: np.ndarray  # (S, T): energy of 1 A per phase over the slot (0 after departure)
@@ -49,16 +50,23 @@ class Prepared:
     skipped: list[Session]  # sessions not planned (full, gone, or cannot get their minimum)
 
 
-def effective_max(session: Session) -> float:
-    """The car's max, lowered to what it draws (plus a margin) when it leaves headroom."""
+def shown_caps(session: Session) -> tuple[float, float]:
+    """The most a car is planned at, and the most it may get from spare capacity: its max,
+    or, once it has shown it takes less (learned, or drawing clearly less than offered
+    now), what it takes, and a margin above that from spare capacity only."""
     m = session.max_current
+    shown = session.learned_current
     if (
         session.measured_current is not None
         and session.offered_current is not None
         and session.measured_current < session.offered_current - HEADROOM_TOLERANCE_A
     ):
-        m = min(m, max(session.min_current, session.measured_current + HEADROOM_MARGIN_A))
-    return m
+        now = session.measured_current
+        shown = now if shown is None else min(shown, now)
+    if shown is None or shown >= m:
+        return m, m
+    cap = max(session.min_current, shown)
+    return min(m, cap), min(m, cap + HEADROOM_MARGIN_A)
 
 
 def prepare(problem: Problem) -> Prepared:
@@ -75,16 +83,18 @@ def prepare(problem: Problem) -> Prepared:
     skipped: list[Session] = []
     mins: list[float] = []
     maxs: list[float] = []
+    spares: list[float] = []
     phases_of: list[tuple[int, ...]] = []
     chains: list[tuple[Node, ...]] = []
     for s in problem.sessions:
         conn, anc = connectors[s.connector_id]
         phases = grid_phases(s.phases, conn.phase_rotation)
         lo = max(s.min_current, conn.min_current, 0.0)
-        hi = effective_max(s)
+        hi, spare = shown_caps(s)
         for node in (*anc, conn):
             room = node.headroom()
             hi = min(hi, *(room[p] for p in phases))
+            spare = min(spare, *(room[p] for p in phases))
         departs = end_s if s.departure_s is None else min(s.departure_s, end_s)
         if s.energy_wanted_wh <= EPS_WH or departs <= 0 or hi < lo or hi <= 0:
             skipped.append(s)
@@ -92,6 +102,7 @@ def prepare(problem: Problem) -> Prepared:
         sessions.append(s)
         mins.append(lo)
         maxs.append(hi)
+        spares.append(max(hi, spare))
         phases_of.append(phases)
         chains.append((*anc, conn))
 
@@ -144,6 +155,7 @@ def prepare(problem: Problem) -> Prepared:
         starts=starts,
         min_a=np.array(mins),
         max_a=np.array(maxs),
+        spare_a=np.array(spares),
         wanted_wh=np.array([s.energy_wanted_wh for s in sessions]),
         end_slot=end_slot,
         wh_per_a=wh_per_a,

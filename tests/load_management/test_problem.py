@@ -299,11 +299,11 @@ async def test_phases_are_learned_from_the_per_phase_currents(scene: Scene) -> N
     assert got[str(second.id)].phases == (2, 3)
     assert got[str(third.id)].phases == (2,)
     assert got[str(fourth.id)].phases is None
-    # The draw measured after the offer landed: the car is capped at its draw + 1 A, kept.
+    # The draw measured after the offer landed: what the car takes is learned and kept.
     assert got[str(first.id)].measured_current == pytest.approx(10.0)
     assert got[str(first.id)].offered_current == pytest.approx(16.0)
-    assert got[str(first.id)].max_current == pytest.approx(11.0)
-    assert built.sessions[str(first.id)].learned_max_a == pytest.approx(11.0)
+    assert got[str(first.id)].learned_current == pytest.approx(10.0)
+    assert built.sessions[str(first.id)].learned_max_a == pytest.approx(10.0)
     # Without an offer of ours, a draw says nothing about the car: measured, not used.
     assert got[str(second.id)].measured_current is None
     assert built.sessions[str(second.id)].measured_a == pytest.approx(10.1)

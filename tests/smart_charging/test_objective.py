@@ -132,20 +132,46 @@ def test_pause_when_minimum_does_not_fit() -> None:
 
 
 def test_headroom_goes_to_others() -> None:
-    # s0 was offered 16 A and draws 8: it is planned at 9 and s1 gets the rest
+    # s0 was offered 16 A and draws 8: it is planned at 8 and s1 gets the rest
     sessions = (
         Session("s0", "c0", 32.0, 40_000.0, 8 * HOUR, measured_current=8.0, offered_current=16.0),
         Session("s1", "c1", 32.0, 40_000.0, 8 * HOUR, measured_current=16.0, offered_current=16.0),
     )
     result = plan(Problem(site(32.0), sessions, Horizon.uniform(900, 8)))
-    assert result.now("s0") == pytest.approx(9.0)
-    assert result.now("s1") == pytest.approx(23.0, abs=0.1)
+    assert result.now("s0") == pytest.approx(8.0)
+    assert result.now("s1") == pytest.approx(24.0)
+
+
+def test_a_capped_car_gets_a_margin_only_from_spare_capacity() -> None:
+    # s0 has shown it takes 10 A. On a full site it is planned at exactly that; with room to
+    # spare it is offered up to 1 A more, so that it can show it takes more again.
+    def s0() -> Session:
+        return Session("s0", "c0", 32.0, 40_000.0, 8 * HOUR, learned_current=10.0)
+
+    full = (s0(), Session("s1", "c1", 32.0, 40_000.0, 8 * HOUR))
+    result = plan(Problem(site(32.0), full, Horizon.uniform(900, 8)))
+    assert result.now("s0") == pytest.approx(10.0)
+    assert result.now("s1") == pytest.approx(22.0)
+    assert verify(Problem(site(32.0), full, Horizon.uniform(900, 8)), result) == []
+
+    roomy = (s0(), Session("s1", "c1", 16.0, 40_000.0, 8 * HOUR))
+    result = plan(Problem(site(32.0), roomy, Horizon.uniform(900, 8)))
+    assert result.now("s0") == pytest.approx(11.0)
+    assert result.now("s1") == pytest.approx(16.0)
+    # ... but never more than it still needs: 1 kWh is 5.8 A over the 15 minutes (the
+    # minimum, 6 A, and not a margin above it)
+    nearly_full = Session("s0", "c0", 32.0, 1_000.0, 8 * HOUR, learned_current=10.0)
+    result = plan(Problem(site(32.0), (nearly_full,), Horizon.uniform(900, 8)))
+    assert result.now("s0") == pytest.approx(6.0)
 
 
 def test_learned_max_current() -> None:
-    assert learned_max_current(32.0, None, 16.0, 10.0) == 11.0
-    assert learned_max_current(32.0, 11.0, 11.0, 10.0) == 11.0  # stable
-    assert learned_max_current(32.0, 11.0, 11.0, 11.0) is None  # takes it all: let it up
+    assert learned_max_current(32.0, None, 16.0, 10.0) == 10.0  # draws less: that is its cap
+    assert learned_max_current(32.0, 10.0, 10.0, 10.0) == 10.0  # stable at its cap
+    assert learned_max_current(32.0, 10.0, 10.3, 10.3) == 10.0  # not clearly more
+    assert learned_max_current(32.0, 10.0, 11.0, 11.0) is None  # took the spare: let it up
+    assert learned_max_current(32.0, 10.0, 16.0, 8.0) == 8.0  # draws even less now
+    assert learned_max_current(32.0, None, 16.0, 2.0) == 6.0  # never below the minimum
     assert learned_max_current(32.0, None, None, None) is None
 
 

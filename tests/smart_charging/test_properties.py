@@ -63,6 +63,7 @@ def problems(draw: st.DrawFn) -> Problem:
                 priority=draw(st.integers(0, 2)),
                 measured_current=draw(st.none() | st.floats(0.0, 32.0)),
                 offered_current=draw(st.none() | st.floats(0.0, 32.0)),
+                learned_current=draw(st.none() | st.floats(0.0, 32.0)),
             )
         )
     durations = draw(st.lists(st.sampled_from([60.0, 300.0, 900.0]), min_size=1, max_size=12))

@@ -342,7 +342,8 @@ async def build(db: AsyncSession, unit: SiteArea, now: datetime) -> Built:
             Session(
                 id=sid,
                 connector_id=f"connector:{connector.id}",
-                max_current=learned if learned is not None else declared,
+                max_current=declared,
+                learned_current=learned,
                 energy_wanted_wh=wanted,
                 departure_s=departure_s,
                 phases=phases,
