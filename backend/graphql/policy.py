@@ -351,6 +351,7 @@ FIELD_RULES: dict[str, Rule] = {
     },
     # The live load of an area: its site's managers (and admins, demo), like operations.
     "SiteArea.load": access.site_manage_read,
+    "SiteArea.registrationTokens": access.site_manage_read,
     **{
         f"AreaLoad.{name}": reached_through_parent
         for name in ("perPhaseA", "limitPerPhaseA", "activeSessions")

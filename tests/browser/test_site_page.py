@@ -31,3 +31,40 @@ async def test_driver_sees_the_stations_of_their_site(
     await page.goto(f"/sites/{place.site_id}")
     await expect(page.get_by_test_id("station-row")).to_have_count(2)
     await expect(page.get_by_text("OCPP", exact=True)).to_have_count(2)
+
+
+async def test_a_site_admin_keeps_track_of_registration_tokens(
+    page: Any, live_server: LiveServer, sessionmaker: Any, make_user: Any
+) -> None:
+    place = await make_place(sessionmaker, ("CP-TOK-1",), name="Token yard")
+    manager = await make_user(Role.BASIC, sites={place.site_id: SiteRole.SITE_ADMIN})
+    await log_in_as(page, manager.token, live_server)
+    await page.goto(f"/sites/{place.site_id}")
+    section = page.get_by_test_id("registration-tokens")
+    await section.locator("summary").click()
+    await expect(section.get_by_test_id("token-none")).to_be_visible()
+    await section.get_by_test_id("token-description").fill("Installer, Tuesday")
+    await section.get_by_test_id("token-create").click()
+    secret = await section.get_by_test_id("token-secret").inner_text()
+    assert len(secret) >= 20
+    await expect(section.get_by_test_id("token-row")).to_have_count(1)
+
+    # On a later visit the token is still listed, its secret is not shown again, and it can
+    # be revoked.
+    await page.reload()
+    section = page.get_by_test_id("registration-tokens")
+    await section.locator("summary").click()
+    row = section.get_by_test_id("token-row")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Installer, Tuesday")
+    await expect(section.get_by_test_id("token-secret")).to_have_count(0)
+    assert secret not in await page.content()
+    await row.get_by_test_id("token-revoke").click()
+    await expect(row.get_by_test_id("token-state")).to_be_visible()
+    await page.reload()
+    section = page.get_by_test_id("registration-tokens")
+    await section.locator("summary").click()
+    await expect(section.get_by_test_id("token-row").get_by_test_id("token-state")).to_be_visible()
+    await expect(section.get_by_test_id("token-revoke")).to_have_count(0)
+    await expect(page.locator("[data-kind=error]")).to_have_count(0)
+    await screenshot(page, "site-registration-tokens")

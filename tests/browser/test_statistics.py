@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
@@ -113,7 +114,12 @@ async def test_an_admin_groups_by_site_and_sees_the_forecast(
     await expect(demand.get_by_test_id("demand-chart")).to_have_attribute("data-hours", "168")
     await expect(demand.get_by_test_id("demand-site")).to_have_value(str(world.alpha))
     await demand.get_by_test_id("demand-table").locator("summary").click()
-    await expect(demand.get_by_test_id("demand-day")).to_have_count(8)  # 7 x 24 h, local days
+    # 7 x 24 h from the current hour, grouped by the site's local days: 8 of them, or 7 when
+    # the forecast starts at local midnight.
+    start = utcnow().replace(minute=0, second=0, microsecond=0)
+    paris = ZoneInfo("Europe/Paris")  # Alpha's time zone in the world
+    days = len({(start + timedelta(hours=h)).astimezone(paris).date() for h in range(168)})
+    await expect(demand.get_by_test_id("demand-day")).to_have_count(days)
     await expect(page.locator("[data-kind=error]")).to_have_count(0)
     await screenshot(page, "statistics-admin")
     await page.set_viewport_size({"width": 390, "height": 844})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from backend.graphql.types.users import SiteMembership
 
 if TYPE_CHECKING:
     from backend.graphql.types.charging import ChargingSession
+    from backend.graphql.types.commands import RegistrationToken
 
 ChargingSessionType = Annotated[
     "ChargingSession", strawberry.lazy("backend.graphql.types.charging")
@@ -116,6 +117,25 @@ class SiteArea:
             models.ChargingStation.site_area_id,
             models.ChargingStation.ocpp_identity,
         ).load(root.id)
+
+    @strawberry.field(
+        graphql_type=list[
+            Annotated["RegistrationToken", strawberry.lazy("backend.graphql.types.commands")]
+        ]
+        | None,
+        description="The tokens that let stations register themselves into this area, newest "
+        "first, revoked and expired ones included (a token's secret is shown once, at creation).",
+    )
+    async def registration_tokens(
+        self, root: strawberry.Parent[models.SiteArea], info: strawberry.Info[Context]
+    ) -> list[Any]:
+        from backend.graphql.types.commands import RegistrationToken
+
+        token = models.SiteAreaRegistrationToken
+        rows = await loaders.children(
+            info.context, token.site_area_id, token.created_at.desc(), token.id
+        ).load(root.id)
+        return [RegistrationToken.of(row) for row in rows]
 
     @strawberry.field(description="The live total load per phase against the area's limit.")
     async def load(

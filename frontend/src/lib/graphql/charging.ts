@@ -283,6 +283,11 @@ export const CREATE_REGISTRATION_TOKEN = gql`
     }
   }
 `;
+export const REGISTRATION_TOKENS = gql`
+  query RegistrationTokens($id: ID!) {
+    siteArea(id: $id) { id registrationTokens { id siteAreaId description createdAt expiresAt revokedAt } }
+  }
+`;
 export const REVOKE_REGISTRATION_TOKEN = gql`
   mutation RevokeRegistrationToken($id: ID!) { revokeRegistrationToken(id: $id) }
 `;
