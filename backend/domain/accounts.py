@@ -29,7 +29,6 @@ from backend.domain import audit, mail_templates, passwords, system_logs
 from backend.domain.errors import (
     AccountLocked,
     AccountNotActive,
-    Conflict,
     ConsentRequired,
     EmailNotVerified,
     InvalidCredentials,
@@ -84,7 +83,10 @@ class Accounts:
         last_name: str,
         language: Language,
         accepted_policy_version: str,
-    ) -> User:
+    ) -> User | None:
+        """A pending account and its verification email; ``None`` when the address already has
+        an account. The caller's answer must then be the same as for a new account (no
+        account enumeration): the address's owner is told by email instead."""
         email = normalize_email(email)
         if accepted_policy_version != self.settings.privacy_policy_version:
             raise ConsentRequired(
@@ -93,11 +95,15 @@ class Accounts:
                 policyVersion=self.settings.privacy_policy_version,
             )
         passwords.check_strength(password, email=email)
-        if await self._user_by_email(email) is not None:
-            raise Conflict("An account with this email already exists.", field="email")
+        # Hashed either way, so that an existing address does not answer sooner.
+        password_hash = passwords.hash_password(password)
+        existing = await self._user_by_email(email)
+        if existing is not None:
+            await self._signed_up_again(existing)
+            return None
         user = User(
             email=email,
-            password_hash=passwords.hash_password(password),
+            password_hash=password_hash,
             first_name=clean_name(first_name, "firstName"),
             last_name=clean_name(last_name, "lastName"),
             language=language,
@@ -112,6 +118,29 @@ class Accounts:
         await self.session.commit()
         await self._mail(user, "verify", link)
         return user
+
+    async def _signed_up_again(self, user: User) -> None:
+        """Someone signed up with the address of an existing account: its owner gets a new
+        confirmation link if it was never confirmed, else a note with a password reset link;
+        a blocked or closed account gets nothing (as with a password reset)."""
+        system_logs.record(
+            self.session,
+            LogLevel.INFO,
+            LogCategory.SECURITY,
+            "security.sign_up_existing_email",
+            "Someone signed up with the email address of an existing account.",
+            user_id=user.id,
+        )
+        if user.status in (UserStatus.BLOCKED, UserStatus.INACTIVE):
+            await self.session.commit()
+            return
+        if user.status is UserStatus.PENDING and user.email_verified_at is None:
+            kind, purpose = "verify", EmailTokenPurpose.VERIFY_EMAIL
+        else:
+            kind, purpose = "account_exists", EmailTokenPurpose.RESET_PASSWORD
+        link = await self._issue_email_token(user, purpose)
+        await self.session.commit()
+        await self._mail(user, kind, link)
 
     async def verify_email(self, token: str) -> User:
         record = await self._consume_email_token(token, EmailTokenPurpose.VERIFY_EMAIL)
@@ -420,6 +449,7 @@ class Accounts:
                 user.email,
                 name=user.first_name,
                 link=link,
+                login=f"{self.settings.public_url.rstrip('/')}/login",
                 hours=self.settings.email_token_ttl_hours,
                 minutes=self.settings.password_reset_ttl_minutes,
             )

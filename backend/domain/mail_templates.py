@@ -45,6 +45,33 @@ _TEXTS: dict[str, dict[Language, tuple[str, str]]] = {
             "haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.",
         ),
     },
+    # Someone signed up with the address of an existing account (the sign-up itself answers
+    # as for a new account, so that it does not tell who has one).
+    "account_exists": {
+        Language.EN: (
+            "Your VEV-IQ account",
+            "Hello {name},\n\nsomeone, perhaps you, tried to create a VEV-IQ account with this "
+            "email address, which already has one. Log in here:\n{login}\n\nForgot your "
+            "password? Choose a new one with this link (valid {minutes} minutes, once):\n{link}"
+            "\n\nIf it was not you, ignore this email: nothing has changed.",
+        ),
+        Language.FR: (
+            "Votre compte VEV-IQ",
+            "Bonjour {name},\n\nquelqu'un, peut-être vous, a essayé de créer un compte VEV-IQ "
+            "avec cette adresse e-mail, qui en a déjà un. Connectez-vous ici :\n{login}\n\n"
+            "Mot de passe oublié ? Choisissez-en un nouveau avec ce lien (valable {minutes} "
+            "minutes, une seule fois) :\n{link}\n\nSi ce n'était pas vous, ignorez cet "
+            "e-mail : rien n'a changé.",
+        ),
+        Language.DE: (
+            "Ihr VEV-IQ-Konto",
+            "Hallo {name},\n\njemand, vielleicht Sie, hat versucht, mit dieser E-Mail-Adresse "
+            "ein VEV-IQ-Konto anzulegen; sie hat bereits eines. Hier melden Sie sich an:\n"
+            "{login}\n\nPasswort vergessen? Wählen Sie mit diesem Link ein neues ({minutes} "
+            "Minuten und nur einmal gültig):\n{link}\n\nWenn Sie es nicht waren, ignorieren "
+            "Sie diese E-Mail: Es hat sich nichts geändert.",
+        ),
+    },
     # Sent by the billing worker with the invoice's PDF attached.
     "invoice": {
         Language.EN: (

@@ -22,6 +22,7 @@ from backend.db.models import (
     EmailTokenPurpose,
     Language,
     Role,
+    SystemLogEntry,
     User,
     UserStatus,
 )
@@ -29,7 +30,6 @@ from backend.domain.accounts import Accounts
 from backend.domain.errors import (
     AccountLocked,
     AccountNotActive,
-    Conflict,
     ConsentRequired,
     EmailNotVerified,
     InvalidCredentials,
@@ -57,7 +57,23 @@ async def sign_up(accounts: Accounts, email: str | None = None, **overrides: Any
         "accepted_policy_version": accounts.settings.privacy_policy_version,
         **overrides,
     }
-    return await accounts.sign_up(**values)
+    user = await accounts.sign_up(**values)
+    assert user is not None, "the address already had an account"
+    return user
+
+
+async def sign_up_again(accounts: Accounts, email: str, **overrides: Any) -> None:
+    """Sign up with the address of an existing account: the same answer as a new account's."""
+    values: dict[str, Any] = {
+        "email": email,
+        "password": "another long passphrase 99",
+        "first_name": "Mallory",
+        "last_name": "Lovelace",
+        "language": Language.FR,
+        "accepted_policy_version": accounts.settings.privacy_policy_version,
+        **overrides,
+    }
+    assert await accounts.sign_up(**values) is None
 
 
 async def set_user(db: AsyncSession, user_id: uuid.UUID, **values: Any) -> None:
@@ -160,18 +176,47 @@ async def test_password_equal_to_the_email_is_refused(accounts: Accounts, db: As
     assert caught.value.extensions["field"] == "password"
 
 
-async def test_duplicate_email_is_a_conflict_whatever_its_case(
+async def test_signing_up_again_tells_the_owner_and_not_whoever_tried(
     accounts: Accounts, db: AsyncSession, mailbox: MailBox
 ) -> None:
     address = unique_email("dup")
-    await sign_up(accounts, address)
+    user = await sign_up(accounts, address)
+    users = await count(db, select(User.id))
+
+    # Never confirmed: the owner gets a new confirmation link (the first mail may be lost).
     mailbox.messages.clear()
-    with pytest.raises(Conflict) as caught:
-        await sign_up(accounts, address.upper(), first_name="Other")
-    await db.rollback()
-    assert caught.value.extensions == {"code": "CONFLICT", "field": "email"}
-    assert await count(db, select(User.id)) == 1
+    await sign_up_again(accounts, address.upper())
+    [mail] = mailbox.to(address)
+    assert mail["Subject"] == "Confirm your VEV-IQ account"  # in the owner's language
+    await accounts.verify_email(mailbox.last_token(address, "/verify-email"))
+
+    # Confirmed: a note that the address has an account, how to log in, a reset link.
+    mailbox.messages.clear()
+    await sign_up_again(accounts, address)
+    [mail] = mailbox.to(address)
+    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert mail["Subject"] == "Your VEV-IQ account"
+    assert "already has one" in body and "/login" in body
+    await accounts.reset_password(mailbox.last_token(address, "/reset-password"), NEW_PASSWORD)
+
+    # Nothing about the account changed but what its owner chose; no second account.
+    again = await reload(db, user.id)
+    assert (again.first_name, again.language) == ("Ada", Language.EN)
+    assert await count(db, select(User.id)) == users
+    consents = await db.scalars(select(ConsentRecord).where(ConsentRecord.user_id == user.id))
+    assert len(consents.all()) == 1
+
+    # A blocked account gets nothing, as with a password reset; every attempt is logged.
+    await set_user(db, user.id, status=UserStatus.BLOCKED)
+    mailbox.messages.clear()
+    await sign_up_again(accounts, address)
     assert mailbox.messages == []
+    logged = await db.scalars(
+        select(SystemLogEntry.event)
+        .where(SystemLogEntry.user_id == user.id)
+        .order_by(SystemLogEntry.id)
+    )
+    assert list(logged).count("security.sign_up_existing_email") == 3
 
 
 @pytest.mark.parametrize("version", ["2020-01", "", "2026-11 "])
