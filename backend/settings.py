@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 24 * 14
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # Per client network address and window (0: no limit): failed logins, and requests that
+    # send an email to a typed address (sign-up, password reset).
+    throttle_window_minutes: int = 15
+    throttle_failed_logins: int = 30
+    throttle_emails: int = 10
     email_token_ttl_hours: int = 48
     password_reset_ttl_minutes: int = 60
     max_picture_bytes: int = 2 * 1024 * 1024

@@ -36,6 +36,7 @@ from backend.domain.errors import (
     InvalidToken,
 )
 from backend.domain.mailer import Mailer
+from backend.domain.throttle import Limit, Throttle
 from backend.domain.tokens import hash_token, new_token
 from backend.domain.viewer import ANONYMOUS, Viewer
 from backend.settings import Settings
@@ -71,6 +72,14 @@ class Accounts:
         self.session = session
         self.settings = settings
         self.mailer = mailer
+        window = timedelta(minutes=settings.throttle_window_minutes)
+        # Per client address: failed logins, and requests that email an address someone typed.
+        self.failed_logins = Limit("failed_login", settings.throttle_failed_logins, window)
+        self.emails = Limit("email_on_request", settings.throttle_emails, window)
+
+    @property
+    def throttle(self) -> Throttle:
+        return Throttle(self.session, self.settings.resolved_secret_key())
 
     # --- sign-up and verification -------------------------------------------------------------
 
@@ -83,6 +92,7 @@ class Accounts:
         last_name: str,
         language: Language,
         accepted_policy_version: str,
+        client: str | None = None,
     ) -> User | None:
         """A pending account and its verification email; ``None`` when the address already has
         an account. The caller's answer must then be the same as for a new account (no
@@ -95,6 +105,8 @@ class Accounts:
                 policyVersion=self.settings.privacy_policy_version,
             )
         passwords.check_strength(password, email=email)
+        await self.throttle.check(self.emails, client, utcnow())
+        await self.throttle.hit(self.emails, client, utcnow())
         # Hashed either way, so that an existing address does not answer sooner.
         password_hash = passwords.hash_password(password)
         existing = await self._user_by_email(email)
@@ -156,13 +168,22 @@ class Accounts:
     # --- login, sessions ---------------------------------------------------------------------
 
     async def log_in(
-        self, *, email: str, password: str, accepted_policy_version: str | None
+        self,
+        *,
+        email: str,
+        password: str,
+        accepted_policy_version: str | None,
+        client: str | None = None,
     ) -> LoginResult:
+        """A login session. ``client``: the caller's network address, for the limit on failed
+        logins per address (guessing spread over many accounts)."""
         now = utcnow()
+        await self.throttle.check(self.failed_logins, client, now)
         try:
             email = normalize_email(email)
         except InvalidInput:
             passwords.verify_password(None, password)
+            await self._failed_from(client, now)
             await self._security_event(
                 LogLevel.WARNING,
                 "security.login_failed",
@@ -174,6 +195,7 @@ class Accounts:
         user = await self._user_by_email(email)
         if user is None:
             passwords.verify_password(None, password)  # same cost as a real check
+            await self._failed_from(client, now)
             # The address is not logged: it may be a typo of someone's real one.
             await self._security_event(
                 LogLevel.WARNING,
@@ -212,6 +234,7 @@ class Accounts:
                     },
                 )
             audit.record(self.session, None, "user.login_failed", user)
+            await self._failed_from(client, now)
             system_logs.record(
                 self.session,
                 LogLevel.WARNING,
@@ -261,6 +284,24 @@ class Accounts:
         return LoginResult(
             token=token, expires_at=expires_at, user=user, session_id=auth_session.id
         )
+
+    async def _failed_from(self, client: str | None, now: datetime) -> None:
+        """Count a failed login against the caller's address; the one that uses up the
+        address's attempts is logged (the refusals after it are not, so as not to flood)."""
+        count = await self.throttle.hit(self.failed_logins, client, now)
+        if count == self.failed_logins.attempts:
+            system_logs.record(
+                self.session,
+                LogLevel.WARNING,
+                LogCategory.SECURITY,
+                "security.login_throttled",
+                "Too many failed logins from one network address: its logins are refused "
+                "for a while.",
+                details={
+                    "failures": count,
+                    "minutes": self.settings.throttle_window_minutes,
+                },
+            )
 
     def _locked(self, user: User, now: datetime) -> AccountLocked:
         assert user.locked_until is not None
@@ -347,11 +388,15 @@ class Accounts:
 
     # --- passwords ---------------------------------------------------------------------------
 
-    async def request_password_reset(self, email: str) -> None:
+    async def request_password_reset(self, email: str, client: str | None = None) -> None:
+        await self.throttle.check(self.emails, client, utcnow())
         try:
             email = normalize_email(email)
         except InvalidInput:
             return
+        # Counted whether or not the address has an account (the answer must not differ).
+        await self.throttle.hit(self.emails, client, utcnow())
+        await self.session.commit()
         user = await self._user_by_email(email)
         # The answer is the same whether or not the account exists: no account enumeration.
         if user is None or user.status in (UserStatus.BLOCKED, UserStatus.INACTIVE):

@@ -58,6 +58,10 @@ class AccountLocked(DomainError):
     code = "ACCOUNT_LOCKED"
 
 
+class TooManyAttempts(DomainError):
+    code = "TOO_MANY_ATTEMPTS"
+
+
 class EmailNotVerified(DomainError):
     code = "EMAIL_NOT_VERIFIED"
 

@@ -336,3 +336,25 @@ async def test_invalid_token_code(api: Api) -> None:
         error = await api.error(query, variables)
         assert error["code"] == "INVALID_TOKEN"
         assert "invalid" in error["message"].lower()
+
+
+async def test_failed_logins_from_one_address_are_limited(
+    make_user: Any, settings: Settings, mailbox: MailBox
+) -> None:
+    person = await make_user()
+    strict = settings.model_copy(update={"throttle_failed_logins": 2, "throttle_emails": 1})
+    transport = httpx.ASGITransport(app=create_app(strict), client=("203.0.113.7", 4711))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        api = Api(client)
+        for _ in range(2):
+            error = await api.error(LOG_IN, {"email": person.email, "password": "guess"})
+            assert error["code"] == "INVALID_CREDENTIALS"
+        error = await api.error(LOG_IN, {"email": person.email, "password": PASSWORD})
+        assert error["code"] == "TOO_MANY_ATTEMPTS"
+        assert 0 < error["retryAfterSeconds"] <= 15 * 60
+        # Mail on request: one per window from this address, whoever it goes to.
+        reset = "mutation($email: String!) { requestPasswordReset(email: $email) }"
+        assert await api.ok(reset, {"email": person.email}) == {"requestPasswordReset": True}
+        error = await api.error(reset, {"email": unique_email("other")})
+        assert error["code"] == "TOO_MANY_ATTEMPTS"
+    assert len(mailbox.to(person.email)) == 1

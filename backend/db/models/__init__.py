@@ -1,7 +1,7 @@
 """Every ORM model, imported here so that `Base.metadata` knows all tables."""
 
 from backend.db.models.audit import AuditEntry
-from backend.db.models.auth import AuthSession, EmailToken, EmailTokenPurpose
+from backend.db.models.auth import AuthSession, EmailToken, EmailTokenPurpose, ThrottleWindow
 from backend.db.models.billing import (
     BillingAccount,
     BillingNote,
@@ -95,6 +95,7 @@ __all__ = [
     "SystemLogEntry",
     "Tariff",
     "TariffScope",
+    "ThrottleWindow",
     "UnknownBadge",
     "User",
     "UserPicture",

@@ -46,3 +46,17 @@ class EmailToken(UUIDPrimaryKey, Base):
     user: Mapped[User] = relationship(lazy="raise")
 
     __table_args__ = (Index("ix_email_tokens_user_id_purpose", "user_id", "purpose"),)
+
+
+class ThrottleWindow(Base):
+    """How many times one client address has done something limited (a failed login, a request
+    that sends an email) in the current window; shared by every server process. The address is
+    kept only as a keyed hash, and a row is dropped once its window is long over."""
+
+    __tablename__ = "throttle_windows"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_throttle_windows_window_started_at", "window_started_at"),)

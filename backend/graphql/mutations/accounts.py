@@ -43,6 +43,13 @@ def _accounts(ctx: Context, session: object) -> Accounts:
     return Accounts(session, ctx.settings, ctx.services.mailer)  # type: ignore[arg-type]
 
 
+def _client(ctx: Context) -> str | None:
+    """The caller's network address (behind a proxy, uvicorn takes it from X-Forwarded-For
+    when the proxy is in FORWARDED_ALLOW_IPS)."""
+    request = ctx.request
+    return request.client.host if request is not None and request.client else None
+
+
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation
@@ -55,6 +62,7 @@ class AccountMutations:
                 last_name=input.last_name,
                 language=models.Language(input.language),
                 accepted_policy_version=input.accepted_policy_version,
+                client=_client(info.context),
             )
         return True
 
@@ -71,6 +79,7 @@ class AccountMutations:
                 email=input.email,
                 password=input.password,
                 accepted_policy_version=input.accepted_policy_version,
+                client=_client(info.context),
             )
             # The payload's fields are read as the person who just logged in.
             info.context.viewer = await _accounts(info.context, session).viewer_for_user(
@@ -93,7 +102,9 @@ class AccountMutations:
     @strawberry.mutation
     async def request_password_reset(self, info: strawberry.Info[Context], email: str) -> bool:
         async with info.context.session() as session:
-            await _accounts(info.context, session).request_password_reset(email)
+            await _accounts(info.context, session).request_password_reset(
+                email, client=_client(info.context)
+            )
         return True
 
     @strawberry.mutation

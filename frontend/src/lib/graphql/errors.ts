@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "CONSENT_REQUIRED",
   "ACCOUNT_NOT_ACTIVE",
   "ACCOUNT_LOCKED",
+  "TOO_MANY_ATTEMPTS",
   "EMAIL_NOT_VERIFIED",
   "INVALID_TOKEN",
   "STATION_OFFLINE",
@@ -39,7 +40,7 @@ export function fieldKey(field: string): string {
 
 function messageFor(code: string, ext: Record<string, unknown>, fallback: string, t: Translate): string {
   const values: Record<string, Value> = {};
-  if (code === "ACCOUNT_LOCKED") {
+  if (code === "ACCOUNT_LOCKED" || code === "TOO_MANY_ATTEMPTS") {
     const secs = Number(ext.retryAfterSeconds ?? 0);
     values.minutes = Math.max(1, Math.ceil(secs / 60));
   }
