@@ -39,11 +39,14 @@ from backend.db.models import (
     SiteArea,
     SiteMember,
     SiteRole,
+    Tariff,
+    TariffScope,
     User,
     UserStatus,
     Vehicle,
 )
 from backend.domain import passwords
+from backend.domain.billing import ocpi
 from backend.domain.charging.registration import hash_station_password
 from backend.settings import Settings
 from backend.simulator import Behaviour, Scenario, StationSpec
@@ -63,7 +66,10 @@ class DemoSite:
     latitude: float
     longitude: float
     timezone: str
-    areas: tuple[tuple[str, int, bool], ...]  # name, max power (W), access control
+    # name, max power (W), access control, smart charging
+    areas: tuple[tuple[str, int, bool, bool], ...]
+    # the site's tariff: name, currency, VAT %, OCPI price components
+    tariff: tuple[str, str, str, tuple[dict[str, Any], ...]]
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,18 @@ SITES = (
         45.2036,
         5.7035,
         "Europe/Paris",
-        (("Parking P1", 66_000, True), ("Visitors", 22_000, False)),
+        # Five 22 kW connectors behind 33 kW: smart charging shares it (see a session's plan).
+        (("Parking P1", 33_000, True, True), ("Visitors", 22_000, False, False)),
+        (
+            "Grenoble standard",
+            "EUR",
+            "20",
+            (
+                {"type": "ENERGY", "price": "0.32", "step_size": 1},
+                # Parking once the car has charged, by the minute.
+                {"type": "PARKING_TIME", "price": "2.40", "step_size": 60},
+            ),
+        ),
     ),
     DemoSite(
         "München Werksviertel",
@@ -114,7 +131,16 @@ SITES = (
         48.1223,
         11.6031,
         "Europe/Berlin",
-        (("Tiefgarage", 44_000, True),),
+        (("Tiefgarage", 44_000, True, False),),
+        (
+            "Werksviertel Tarif",
+            "EUR",
+            "19",
+            (
+                {"type": "FLAT", "price": "0.50"},
+                {"type": "ENERGY", "price": "0.39", "step_size": 1},
+            ),
+        ),
     ),
 )
 
@@ -273,7 +299,7 @@ async def seed(settings: Settings) -> SeedResult:
                     name=spec.name,
                 )
                 sites[spec.name] = site
-                for area_name, max_power, access_control in spec.areas:
+                for area_name, max_power, access_control, smart in spec.areas:
                     areas[(spec.name, area_name)] = await seeder.one(
                         SiteArea,
                         {
@@ -281,10 +307,27 @@ async def seed(settings: Settings) -> SeedResult:
                             "phases": 3,
                             "voltage": 230,
                             "access_control": access_control,
+                            "smart_charging": smart,
                         },
                         site_id=site.id,
                         name=area_name,
                     )
+                tariff_name, currency, vat, components = spec.tariff
+                priced = ocpi.tariff_from_json(
+                    currency, vat, [{"price_components": list(components)}]
+                )
+                await seeder.one(
+                    Tariff,
+                    {
+                        "currency": priced.currency,
+                        "vat_percent": str(priced.vat_percent),
+                        "elements": ocpi.elements_to_json(priced.elements),
+                        "scope": TariffScope.SITE,
+                        "target_id": site.id,
+                    },
+                    site_id=site.id,
+                    name=tariff_name,
+                )
             for st in STATIONS:
                 area = areas[(st.site, st.area)]
                 station = await seeder.one(

@@ -18,6 +18,7 @@ from backend.db.models import (
     Role,
     Site,
     SiteArea,
+    Tariff,
     User,
 )
 from backend.domain.charging.registration import check_station_password
@@ -58,6 +59,13 @@ async def test_seed_is_idempotent(settings: Settings, sessionmaker: Any, tmp_pat
             )
         roles = {u.email: u.role for u in await db.scalars(select(User))}
         assert roles[demo.DEMO_USER_EMAIL] is Role.DEMO
+        # Priced from the start (the session page shows its live cost), and one area shares
+        # less power than its connectors could draw (smart charging at work).
+        tariffs = {t.name: t for t in await db.scalars(select(Tariff))}
+        assert {t.site_id for t in tariffs.values()} == {s.id for s in sites}
+        assert tariffs["Grenoble standard"].currency == "EUR"
+        smart = list(await db.scalars(select(SiteArea).where(SiteArea.smart_charging)))
+        assert [a.name for a in smart] == ["Parking P1"] and smart[0].max_power_w == 33_000
     assert set(first.badges["Grenoble Presqu'île"]) == {
         "DEMO0001",
         "DEMO0002",

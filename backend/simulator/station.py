@@ -29,7 +29,7 @@ import logging
 import math
 import random
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -94,6 +94,9 @@ class Behaviour:
     seed: int | None = None
     # Which car arrives (default: one of a small, plausible fleet).
     car_factory: Callable[[random.Random], Car] | None = None
+    # Badges plugged in somewhere right now: a driver has one car, so one session at a time
+    # (shared by the stations of a scenario, which run in one process).
+    badges_in_use: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -871,19 +874,26 @@ class SimulatedStation:
             badges = list(self.spec.badges) or self.behaviour.badges
             if remote is None and not badges:
                 continue  # nobody to badge: only remote starts
-            self._set_status(connector, "Preparing")
             if remote is not None:
                 id_tag, remote_id = remote
             else:
-                id_tag, remote_id = self.rng.choice(badges), None
-                accepted = await self._authorize(id_tag)
-                if not accepted:
+                free = [b for b in badges if not self.behaviour.badges_in_use[b]]
+                if not free:  # every driver is charging elsewhere: look again soon
+                    wait = self.rng.uniform(*self.behaviour.first_car_s)
+                    continue
+                id_tag, remote_id = self.rng.choice(free), None
+            self.behaviour.badges_in_use[id_tag] += 1
+            try:
+                self._set_status(connector, "Preparing")
+                if remote is None and not await self._authorize(id_tag):
                     log.info(
                         "%s/%s: badge %s refused", self.spec.identity, connector.number, id_tag
                     )
                     self._set_status(connector, "Available")
                     continue
-            await self._charge(connector, id_tag, remote_id)
+                await self._charge(connector, id_tag, remote_id)
+            finally:
+                self.behaviour.badges_in_use[id_tag] -= 1
 
     async def _authorize(self, id_tag: str) -> bool:
         if self.is16:

@@ -83,6 +83,9 @@ async def test_simulated_stations_charge_and_stop(
     async with sessionmaker() as db:
         sessions = list(await db.scalars(select(ChargingSession)))
         assert {s.station_id for s in sessions} == {world.station16, world.station201}
+        # One badge, one driver, one car: the second station's car waited for the first.
+        first, second = sorted(sessions, key=lambda s: s.started_at)
+        assert first.stopped_at is not None and first.stopped_at <= second.started_at
         for charge in sessions:
             assert charge.status is SessionStatus.COMPLETED and charge.user_id == world.driver_id
             assert charge.stop_reason == "EVDisconnected" and charge.energy_wh > 0

@@ -50,3 +50,32 @@ export function orNull(value: string | null | undefined): string | null {
   const v = (value ?? "").trim();
   return v ? v : null;
 }
+
+/**
+ * uPlot's time axis and legend in the reader's language (uPlot's own labels are English,
+ * 12-hour): clock times, with the date under the first tick of each day.
+ */
+export function timeAxis(locale: string): {
+  values: (u: unknown, ticks: number[], axisIdx: number, space: number, incr: number) => string[];
+  legend: (u: unknown, seconds: number | null) => string;
+} {
+  const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  const clockSeconds = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const day = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" });
+  const full = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "medium" });
+  return {
+    values: (_u, ticks, _axisIdx, _space, incr) => {
+      let previous = "";
+      return ticks.map((t) => {
+        const date = new Date(t * 1000);
+        const today = day.format(date);
+        const first = today !== previous;
+        previous = today;
+        if (incr >= 86_400) return today;
+        const time = (incr < 60 ? clockSeconds : clock).format(date);
+        return first ? `${time}\n${today}` : time;
+      });
+    },
+    legend: (_u, seconds) => (seconds === null || seconds === undefined ? DASH : full.format(new Date(seconds * 1000))),
+  };
+}
