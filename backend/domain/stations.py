@@ -24,6 +24,9 @@ class StationData:
     ocpp_identity: str
     site_area_id: uuid.UUID | None = None
     description: str | None = None
+    # Skip OCPP schema validation for a station that sends slightly wrong payloads (None: as
+    # it is); read when the station connects.
+    lenient: bool | None = None
 
 
 class Stations:
@@ -60,6 +63,7 @@ class Stations:
             site_area_id=area.id if area else None,
             site_id=area.site_id if area else None,
             description=self._description(data.description),
+            lenient=bool(data.lenient),
             # Declared by a manager: the station is expected, so its boot is accepted.
             registration_status=RegistrationStatus.ACCEPTED,
         )
@@ -87,6 +91,8 @@ class Stations:
         station.site_area_id = area.id if area else None
         station.site_id = area.site_id if area else None
         station.description = self._description(data.description)
+        if data.lenient is not None:
+            station.lenient = data.lenient
         audit.record(self.session, viewer.user_id, "station.update", station)
         await self.session.commit()
         return station

@@ -377,6 +377,7 @@ FIELD_RULES: dict[str, Rule] = {
             "ocppVersion",
             "registrationStatus",
             "lastSeenAt",
+            "lenient",
         )
     },
     **{

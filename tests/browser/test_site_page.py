@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from backend.db.models import Role, SiteRole
+from backend.db.models import ChargingStation, Role, SiteRole
 from tests.browser.conftest import LiveServer, screenshot
 from tests.browser.test_charging_in_browser import log_in_as, make_place
 
@@ -68,3 +68,25 @@ async def test_a_site_admin_keeps_track_of_registration_tokens(
     await expect(section.get_by_test_id("token-revoke")).to_have_count(0)
     await expect(page.locator("[data-kind=error]")).to_have_count(0)
     await screenshot(page, "site-registration-tokens")
+
+
+async def test_a_site_admin_puts_a_sloppy_station_in_lenient_mode(
+    page: Any, live_server: LiveServer, sessionmaker: Any, make_user: Any
+) -> None:
+    place = await make_place(sessionmaker, ("CP-SLOPPY",), name="Lenient yard")
+    manager = await make_user(Role.BASIC, sites={place.site_id: SiteRole.SITE_ADMIN})
+    await log_in_as(page, manager.token, live_server)
+    await page.goto(f"/sites/{place.site_id}")
+    await page.get_by_test_id("station-edit").click()
+    lenient = page.get_by_test_id("station-lenient")
+    await expect(lenient).not_to_be_checked()
+    await lenient.check()
+    await page.get_by_test_id("station-save").click()
+    await expect(page.get_by_test_id("station-form")).to_have_count(0)
+    async with sessionmaker() as db:
+        station = await db.get_one(ChargingStation, place.stations["CP-SLOPPY"])
+        assert station.lenient is True
+    await page.reload()
+    await page.get_by_test_id("station-edit").click()
+    await expect(page.get_by_test_id("station-lenient")).to_be_checked()
+    await expect(page.locator("[data-kind=error]")).to_have_count(0)

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from ocpp.v16 import call
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from backend.db.models import ChargingStation, MeterSample, SessionStatus
+from backend.db.models import ChargingStation, MeterSample, Role, SessionStatus
+from backend.domain.stations import StationData, Stations
+from backend.domain.viewer import Viewer
 from tests.ocpp.conftest import BADGE, base_time, exchange, raw, sessions_of, station, ts
 from tests.ocpp.test_v16 import mv
 
@@ -256,7 +258,7 @@ async def test_broken_frames_get_the_right_callerror_and_the_connection_lives_on
 
 
 async def test_a_lenient_station_may_send_slightly_wrong_payloads(
-    ocpp_server: Any, world: Any, sessionmaker: Any
+    ocpp_server: Any, world: Any, sessionmaker: Any, make_user: Any
 ) -> None:
     sloppy = [
         2,
@@ -273,13 +275,15 @@ async def test_a_lenient_station_may_send_slightly_wrong_payloads(
     async with raw(ocpp_server, "CP16") as ws:
         refused = await exchange(ws, sloppy)
     assert refused[0] == 4
+    # An administrator turns lenient mode on (the station form's checkbox does the same).
+    admin = Viewer(user_id=(await make_user(Role.ADMIN)).id, role=Role.ADMIN)
     async with sessionmaker() as db:
-        await db.execute(
-            update(ChargingStation)
-            .where(ChargingStation.id == world.station16)
-            .values(lenient=True)
+        station = await db.get_one(ChargingStation, world.station16)
+        await Stations(db).update(
+            admin,
+            world.station16,
+            StationData(station.ocpp_identity, station.site_area_id, lenient=True),
         )
-        await db.commit()
     async with raw(ocpp_server, "CP16") as ws:
         accepted = await exchange(ws, sloppy)
     assert accepted[0] == 3 and accepted[2]["idTagInfo"]["status"] == "Accepted"

@@ -58,12 +58,18 @@ class StationInput:
     ocpp_identity: str
     site_area_id: strawberry.ID | None = None
     description: str | None = None
+    lenient: bool | None = strawberry.field(
+        default=None,
+        description="Accept slightly wrong payloads from this station (no OCPP schema "
+        "validation; what is read is coerced). From its next connection. Omitted: unchanged.",
+    )
 
     def to_data(self) -> StationData:
         return StationData(
             ocpp_identity=self.ocpp_identity,
             site_area_id=parse_optional_id(self.site_area_id, "siteAreaId"),
             description=self.description,
+            lenient=self.lenient,
         )
 
 

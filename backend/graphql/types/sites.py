@@ -178,6 +178,9 @@ class ChargingStation:
     model: str | None
     serial_number: str | None
     firmware_version: str | None
+    lenient: bool = strawberry.field(
+        description="Slightly wrong payloads are accepted (no OCPP schema validation)."
+    )
     ocpp_version: str | None
     registration_status: RegistrationStatus
     last_seen_at: datetime | None

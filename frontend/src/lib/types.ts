@@ -94,6 +94,7 @@ export interface Station {
   ocppVersion: string | null;
   registrationStatus: "PENDING" | "ACCEPTED" | "REJECTED";
   lastSeenAt: string | null;
+  lenient?: boolean;
   online: boolean;
   siteArea: { id: string } | null;
   connectors: Connector[];

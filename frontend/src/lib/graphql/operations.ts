@@ -37,6 +37,7 @@ const STATION_FIELDS = gql`
     ocppVersion @include(if: $manager)
     registrationStatus @include(if: $manager)
     lastSeenAt @include(if: $manager)
+    lenient @include(if: $manager)
     online
     siteArea { id }
     connectors { id connectorId evseId type maxPowerW phases status errorCode }
