@@ -98,6 +98,15 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
+        # Each worker would have its own in-process bus: commands and live updates would not
+        # reach a station or a browser held by another worker.
+        print(
+            "vev-iq serve: several workers need a shared event bus; set BROADCAST_URL to "
+            "redis://host:6379/0 (the default memory:// bus reaches one process only).",
+            file=sys.stderr,
+        )
+        return 2
     if not args.no_migrate:
         migrations.upgrade(settings.resolved_database_url())
         ensure_first_admin(settings)

@@ -431,7 +431,7 @@ def scenario_for(settings: Settings, result: SeedResult, url: str, **behaviour: 
         for st in STATIONS
         if st.simulated
     ]
-    return Scenario(specs, Behaviour(server_url=url, **behaviour))
+    return Scenario(specs, Behaviour(server_url=url, one_car_per_badge=True, **behaviour))
 
 
 # --- running it ---------------------------------------------------------------------------

@@ -94,8 +94,11 @@ class Behaviour:
     seed: int | None = None
     # Which car arrives (default: one of a small, plausible fleet).
     car_factory: Callable[[random.Random], Car] | None = None
-    # Badges plugged in somewhere right now: a driver has one car, so one session at a time
-    # (shared by the stations of a scenario, which run in one process).
+    # True: a badge is one driver with one car, so it charges at one station at a time (the
+    # demo). False: any badge anywhere, at once (load tests with a handful of badges).
+    one_car_per_badge: bool = False
+    # Badges plugged in somewhere right now (shared by the stations of a scenario, which run
+    # in one process).
     badges_in_use: Counter[str] = field(default_factory=Counter)
 
 
@@ -877,7 +880,11 @@ class SimulatedStation:
             if remote is not None:
                 id_tag, remote_id = remote
             else:
-                free = [b for b in badges if not self.behaviour.badges_in_use[b]]
+                free = [
+                    b
+                    for b in badges
+                    if not (self.behaviour.one_car_per_badge and self.behaviour.badges_in_use[b])
+                ]
                 if not free:  # every driver is charging elsewhere: look again soon
                     wait = self.rng.uniform(*self.behaviour.first_car_s)
                     continue

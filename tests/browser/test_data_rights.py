@@ -446,6 +446,38 @@ async def test_consent_history_and_withdrawal_log_the_person_out(
 # --- admins and the data protection officer --------------------------------------------------
 
 
+async def test_the_dpo_records_a_withdrawal_made_by_letter(
+    page: Any, live_server: LiveServer, make_user: Any, sessionmaker: Any
+) -> None:
+    person = await make_user(Role.BASIC, first_name="Lena", last_name="Letter")
+    dpo = await make_user(Role.DPO, first_name="Dora", last_name="Officer")
+    await log_in_as(page, dpo.token, live_server)
+    await page.goto(f"/admin/privacy?user={person.id}")
+    await page.get_by_test_id("subject-consent-withdraw").click()
+    dialog = page.get_by_test_id("subject-withdraw-dialog")
+    await expect(dialog).to_contain_text("logged out everywhere")
+    await dialog.get_by_test_id("subject-withdraw-dialog-ok").click()
+    latest = page.get_by_test_id("consent-row").first
+    await expect(latest.get_by_test_id("consent-state")).to_have_text("Withdrawn")
+    await expect(page.get_by_test_id("subject-consent-withdraw")).to_have_count(0)
+    await expect(page.locator("[data-kind=error]")).to_have_count(0)
+
+    async with sessionmaker() as db:
+        live = await db.scalar(
+            select(AuthSession.id).where(
+                AuthSession.user_id == person.id, AuthSession.revoked_at.is_(None)
+            )
+        )
+        recorded = await db.scalar(
+            select(AuditEntry.actor_user_id).where(
+                AuditEntry.target_id == str(person.id), AuditEntry.action.like("%consent%")
+            )
+        )
+    assert live is None  # logged out everywhere
+    assert recorded == dpo.id  # who recorded it is known
+    assert not await allows(sessionmaker, person.id, Purpose.ANALYTICS)
+
+
 async def test_the_dpo_looks_a_person_up_and_downloads_their_data(
     page: Any, browser: Any, live_server: LiveServer, make_user: Any, sessionmaker: Any
 ) -> None:

@@ -63,6 +63,7 @@ async def test_simulated_stations_charge_and_stop(
         between_cars_s=(1e9, 1e9),  # one car per connector
         idle_after_full_s=(1500, 1500),  # 0.3 s real
         seed=7,
+        one_car_per_badge=True,
     )
     specs = [StationSpec("CP16", "1.6"), StationSpec("CP201", "2.0.1")]
     scenario = Scenario(specs, behaviour)

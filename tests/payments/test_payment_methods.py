@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import stripe
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.db.models import BillingAccount, Language, Role, User
+from backend.db.models import AuditEntry, BillingAccount, Language, Role, User
 from backend.domain.billing.gateway import LocalGateway
 from backend.domain.billing.payment_methods import (
     PaymentMethods,
@@ -110,6 +110,10 @@ async def test_setup_then_refresh_reads_the_card(
     async with sessionmaker() as db:
         stored = await db.get(BillingAccount, user.id)
         assert stored is not None and stored.payment_method_last4 == "4444"
+        audited = await db.scalars(select(AuditEntry).where(AuditEntry.target_id == str(user.id)))
+        [entry] = [e for e in audited if e.action.startswith("billing.")]
+        assert (entry.action, entry.actor_user_id) == ("billing.payment_method_set", user.id)
+        assert entry.details == {"fields": ["payment_method"]}  # never the card's details
 
     # Detached at Stripe (the user removed it there): the next refresh forgets it.
     await stripe_client.v1.payment_methods.detach_async(summary.id)
@@ -117,6 +121,10 @@ async def test_setup_then_refresh_reads_the_card(
         methods = PaymentMethods(db, settings, gateway)
         await methods.refresh(user)
         assert await methods.summary(user.id) is None
+        actions = await db.scalars(
+            select(AuditEntry.action).where(AuditEntry.target_id == str(user.id))
+        )
+        assert "billing.payment_method_removed" in list(actions)
 
 
 async def test_provider_errors_are_domain_errors_with_their_retryability(

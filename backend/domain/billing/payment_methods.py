@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.base import utcnow
 from backend.db.models import BillingAccount, PaymentEvent, User
+from backend.domain import audit
 from backend.domain.access import require_login
 from backend.domain.billing.gateway import (
     Customer,
@@ -187,12 +188,16 @@ class PaymentMethods:
         account = await self.account(user.id)
         if account is None or account.customer_id is None or account.provider != self.gateway.name:
             return account
-        await self._refresh_account(account)
+        await self._refresh_account(account, actor_id=user.id)
         await self.session.commit()
         return account
 
-    async def _refresh_account(self, account: BillingAccount) -> None:
+    async def _refresh_account(
+        self, account: BillingAccount, actor_id: uuid.UUID | None = None
+    ) -> None:
+        """``actor_id``: who made the change known (the user; None: the provider's webhook)."""
         assert account.customer_id is not None
+        before = account.payment_method_id
         method = await self._call(self.gateway.default_payment_method(account.customer_id))
         if method is None:
             _clear_method(account)
@@ -203,6 +208,12 @@ class PaymentMethods:
             account.payment_method_exp_month = method.exp_month
             account.payment_method_exp_year = method.exp_year
         account.updated_at = utcnow()
+        if account.payment_method_id != before:
+            # Which card is on file is billing data about the person: its changes are audited
+            # (that it changed, never the card's details).
+            owner = await self.session.get(User, account.user_id)
+            action = "billing.payment_method_set" if method else "billing.payment_method_removed"
+            audit.record(self.session, actor_id, action, owner, fields=("payment_method",))
 
     # --- webhooks ------------------------------------------------------------------------------
 
@@ -225,7 +236,7 @@ class PaymentMethods:
                 )
             )
             if account is not None:
-                await self._refresh_account(account)
+                await self._refresh_account(account, actor_id=None)
             else:
                 log.info("%s for unknown customer %s", event.type, event.payment_method_customer_id)
         if event.invoice_external_id is not None and event.state is not None:
