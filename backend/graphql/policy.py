@@ -219,6 +219,7 @@ FIELD_RULES: dict[str, Rule] = {
             "inactivityErasureDays",
             "consentHistory",
             "exportUrls",
+            "personalData",
         )
     },
     **{

@@ -265,3 +265,42 @@ async def test_my_sessions_csv_by_period_and_site(
         ("9002", EMAIL),
     ]
     assert (await client.get("/export/my-sessions.csv")).status_code == 401
+
+
+async def test_the_same_document_through_graphql(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], make_user: Any
+) -> None:
+    everything = await build_everything(sessionmaker, make_user)
+    person = everything.person
+    admin = await make_user(Role.ADMIN)
+    other = await make_user()
+
+    async def graphql(query: str, token: str, **variables: Any) -> dict[str, Any]:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=bearer(token)
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    mine = await graphql("{ me { privacy { personalData } } }", person.token)
+    document = mine["data"]["me"]["privacy"]["personalData"]
+    by_file = (await client.get("/export/my-data.json", headers=bearer(person.token))).json()
+    strip = {"exportedAt", "auditLog"}  # the time of the export, and the exports themselves
+    assert {k: v for k, v in document.items() if k not in strip} == {
+        k: v for k, v in by_file.items() if k not in strip
+    }
+    assert document["profile"]["email"] == EMAIL
+
+    theirs = "query($u: ID!) { userPrivacy(userId: $u) { personalData } }"
+    found = await graphql(theirs, admin.token, u=str(person.id))
+    assert found["data"]["userPrivacy"]["personalData"]["profile"]["id"] == str(person.id)
+    refused = await graphql(theirs, other.token, u=str(person.id))
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    async with sessionmaker() as db:
+        actors = list(
+            await db.scalars(
+                select(AuditEntry.actor_user_id)
+                .where(AuditEntry.action == "user.data_exported")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert actors == [person.id, person.id, admin.id]  # every read is audited

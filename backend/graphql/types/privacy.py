@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import strawberry
+from strawberry.scalars import JSON
 
 from backend.db import models
 from backend.domain.privacy import consent_history
+from backend.domain.privacy.export import export_for
 from backend.graphql.context import Context
 
 # The ORM's enum is the API's: `models.Purpose` is `ProcessingPurpose` in the schema.
@@ -111,6 +114,18 @@ class Privacy:
         self, root: strawberry.Parent[models.User], info: strawberry.Info[Context]
     ) -> ExportUrls:
         return export_urls(info.context.viewer.user_id, root.id)
+
+    @strawberry.field(
+        graphql_type=JSON,
+        description="Everything personal held about the person, as the JSON document of "
+        "`exportUrls.personalData` (the person themself, administrators and the data "
+        "protection officer; each read is audited).",
+    )
+    async def personal_data(
+        self, root: strawberry.Parent[models.User], info: strawberry.Info[Context]
+    ) -> dict[str, Any]:
+        async with info.context.session() as session:
+            return await export_for(session, info.context.viewer, root.id)
 
 
 @strawberry.type(description="A person's request to be erased, waiting for confirmation.")
