@@ -1,6 +1,6 @@
 /** A tiny history router: state in runes, links intercepted globally. */
 
-export const PUBLIC_ROUTES = ["/login", "/privacy", "/signup", "/verify-email", "/forgot-password", "/reset-password"];
+export const PUBLIC_ROUTES = ["/login", "/privacy", "/pricing", "/signup", "/verify-email", "/forgot-password", "/reset-password"];
 
 /** Paths that the backend serves itself: never handled client-side. */
 const EXTERNAL_PREFIXES = ["/graphiql", "/graphql", "/media", "/health", "/export"];
