@@ -451,6 +451,27 @@ async def test_offline_station(http: Api, world: World, make_user: Any) -> None:
     assert error["code"] == "STATION_OFFLINE"
 
 
+async def test_bad_command_input_is_refused_before_the_station(
+    http: Api, world: World, make_user: Any
+) -> None:
+    token = await _admin(make_user)
+    firmware = (
+        "mutation($s: ID!, $loc: String!, $r: Int) { r: updateFirmware(stationId: $s, "
+        'location: $loc, retrieveAt: "2030-01-01T00:00:00Z", retries: $r) { status } }'
+    )
+    for location, retries, field in (
+        ("file:///etc/passwd", 1, "location"),
+        ("https://fw.example/" + "x" * 600, 1, "location"),
+        ("https://fw.example/f.bin", -1, "retries"),
+        ("https://fw.example/f.bin", 1000, "retries"),
+    ):
+        error = await http.error(
+            firmware, {"s": str(world.station201), "loc": location, "r": retries}, token=token
+        )
+        # Refused as bad input, not as an offline station: the station is never asked.
+        assert (error["code"], error["field"]) == ("BAD_USER_INPUT", field)
+
+
 async def test_one_call_in_flight_per_station(
     ocpp_server: LiveServer, http: Api, world: World, make_user: Any
 ) -> None:

@@ -61,6 +61,8 @@ TRIGGERABLE = (
     "DiagnosticsStatusNotification",
 )
 # Answers that mean "done" or "will do", whatever the command.
+#: a firmware download retried more often than this is a typing slip, not a plan
+MAX_FIRMWARE_RETRIES = 100
 ACCEPTED_STATUSES = frozenset({"Accepted", "Unlocked", "Scheduled", "RebootRequired"})
 
 
@@ -338,6 +340,8 @@ class StationCommands:
             raise InvalidInput("The location is an http(s) or ftp(s) URL.", field="location")
         if len(location) > 512:
             raise InvalidInput("At most 512 characters.", field="location")
+        if retries is not None and not 0 <= retries <= MAX_FIRMWARE_RETRIES:
+            raise InvalidInput(f"Between 0 and {MAX_FIRMWARE_RETRIES} retries.", field="retries")
         return await self._simple(
             viewer,
             station_id,

@@ -8,13 +8,17 @@ remote start's):
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from backend.domain.charging.commands import ChargingProfile, Command, CommandKind
 
 TX_DEFAULT_PROFILE_ID = 90_000
 TX_PROFILE_BASE_ID = 90_100  # + the connector (EVSE) number
 
 
-def default_profile(limit_a: float) -> ChargingProfile:
+def default_profile(limit_a: float, start: datetime) -> ChargingProfile:
+    """One period from ``start`` on: an absolute profile names its start (OCPP 2.0.1 stations
+    may refuse one without it)."""
     return ChargingProfile(
         id=TX_DEFAULT_PROFILE_ID,
         stack_level=0,
@@ -22,7 +26,7 @@ def default_profile(limit_a: float) -> ChargingProfile:
         kind="Absolute",
         rate_unit="A",
         periods=((0, limit_a, None),),
-        start_schedule=None,
+        start_schedule=start,
     )
 
 

@@ -237,7 +237,7 @@ async def run_unit(
             )
             if not needs:
                 continue
-            profile = default_profile(st.default_limit_a)
+            profile = default_profile(st.default_limit_a, now)
             answer = await _send(
                 link,
                 st.station.id,
