@@ -96,6 +96,7 @@ FIELD_RULES: dict[str, Rule] = {
     "Mutation.deleteSite": access.admin_only,
     "Mutation.setSiteMember": access.site_manager_or_admin,
     "Mutation.removeSiteMember": access.site_manager_or_admin,
+    "Mutation.addSiteMemberByEmail": access.site_manager_or_admin,
     "Mutation.createSiteArea": access.site_manager_or_admin,
     "Mutation.updateSiteArea": access.site_manager_or_admin,
     "Mutation.deleteSiteArea": access.site_manager_or_admin,
@@ -348,6 +349,7 @@ FIELD_RULES: dict[str, Rule] = {
             "accessControl",
             "smartCharging",
             "stations",
+            "parentAreaId",
         )
     },
     # The live load of an area: its site's managers (and admins, demo), like operations.

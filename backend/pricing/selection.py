@@ -2,8 +2,10 @@
 
 Tariffs attach to the organization, a site, a site area or a station. Among the candidates
 attached to where the session takes place and valid at the session's start, the most specific
-attachment wins (station > site area > site > organization); among equally specific ones, the
-newest wins: the one whose validity started last (a tariff without a start date counts as the
+attachment wins (station > site area > site > organization). Areas nest, and a tariff on an
+area applies to the areas inside it: the station's own area is the most specific, then the
+areas around it from the nearest to the farthest. Among equally specific ones, the newest
+wins: the one whose validity started last (a tariff without a start date counts as the
 oldest), then the one created last. The chosen tariff is frozen into the session when it
 starts, so later edits never reprice a running session.
 """
@@ -36,6 +38,19 @@ class Location:
     site_id: Hashable
     site_area_id: Hashable | None
     station_id: Hashable
+    enclosing_area_ids: tuple[Hashable, ...] = ()
+    """The areas around `site_area_id`, nearest first: its parent, the parent's parent..."""
+
+    def __post_init__(self) -> None:
+        if self.enclosing_area_ids and self.site_area_id is None:
+            raise ValueError("enclosing areas without a site area")
+
+    @property
+    def area_ids(self) -> tuple[Hashable, ...]:
+        """The station's area, then those around it, nearest first."""
+        if self.site_area_id is None:
+            return ()
+        return (self.site_area_id, *self.enclosing_area_ids)
 
 
 @dataclass(frozen=True)
@@ -66,15 +81,19 @@ class TariffCandidate(Generic[T]):
         if (self.scope is Scope.ORGANIZATION) != (self.target_id is None):
             raise ValueError("only an organization tariff has no target")
 
-    def attached_to(self, location: Location) -> bool:
+    def distance(self, location: Location) -> int | None:
+        """How many levels of nesting separate the station's own area from the area this
+        candidate is attached to (0 for the other scopes); None: not attached there."""
         if self.scope is Scope.ORGANIZATION:
-            return True
-        target = {
-            Scope.SITE: location.site_id,
-            Scope.SITE_AREA: location.site_area_id,
-            Scope.STATION: location.station_id,
-        }[self.scope]
-        return target is not None and target == self.target_id
+            return 0
+        if self.scope is Scope.SITE_AREA:
+            areas = location.area_ids
+            return areas.index(self.target_id) if self.target_id in areas else None
+        target = location.site_id if self.scope is Scope.SITE else location.station_id
+        return 0 if target is not None and target == self.target_id else None
+
+    def attached_to(self, location: Location) -> bool:
+        return self.distance(location) is not None
 
     def valid_at(self, at: datetime) -> bool:
         if self.valid_from is not None and at < self.valid_from:
@@ -88,10 +107,16 @@ def select_tariff(
     """The candidate that applies at `location` at `at`, or None when no tariff applies."""
     if at.tzinfo is None:
         raise TypeError("at must be timezone-aware")
-    eligible = [c for c in candidates if c.attached_to(location) and c.valid_at(at)]
+    eligible = [
+        (c, distance)
+        for c in candidates
+        if c.valid_at(at) and (distance := c.distance(location)) is not None
+    ]
     if not eligible:
         return None
-    return max(
+    # Within a scope, the nearer attachment (a smaller distance) is the more specific.
+    chosen, _ = max(
         eligible,
-        key=lambda c: (c.scope, c.valid_from or _EPOCH, c.created_at),
+        key=lambda e: (e[0].scope, -e[1], e[0].valid_from or _EPOCH, e[0].created_at),
     )
+    return chosen

@@ -684,6 +684,14 @@ MUTATION_CASES: dict[str, list[Case]] = {
             MANAGERS,
         )
     ],
+    "addSiteMemberByEmail": [
+        (
+            "mutation($site: ID!, $e: String!) { "
+            "r: addSiteMemberByEmail(siteId: $site, email: $e, role: MEMBER) { role } }",
+            lambda w, r: {"site": str(w.site_a), "e": w.target.email},
+            MANAGERS,
+        )
+    ],
     "createSiteArea": [
         (
             'mutation($site: ID!) { r: createSiteArea(input: {siteId: $site, name: "N", '

@@ -10,10 +10,10 @@ Retiring ends the validity now (or at a given time) and records when it was reti
 retired tariff stays readable, and sessions that started under it keep their frozen copy.
 
 When a session starts, `freeze` chooses among the tariffs attached where it takes place the
-most specific one valid at its start (station > site area > site > organization; then the
-newest: latest `valid_from`, then latest created), with `backend.pricing.select_tariff`, and
-copies it into the session with the site's time zone. Edits never reach a session already
-started.
+most specific one valid at its start (station > site area > the areas around it, nearest
+first > site > organization; then the newest: latest `valid_from`, then latest created),
+with `backend.pricing.select_tariff`, and copies it into the session with the site's time
+zone. Edits never reach a session already started.
 """
 
 from __future__ import annotations
@@ -231,10 +231,14 @@ class Tariffs:
         station = await self.session.get(ChargingStation, station_id)
         if station is None:
             return None
+        enclosing = await self._enclosing_areas(station.site_area_id)
         location = Location(
-            site_id=station.site_id, site_area_id=station.site_area_id, station_id=station.id
+            site_id=station.site_id,
+            site_area_id=station.site_area_id,
+            station_id=station.id,
+            enclosing_area_ids=tuple(enclosing),
         )
-        targets = [t for t in (station.site_id, station.site_area_id, station.id) if t]
+        targets = [t for t in (station.site_id, station.site_area_id, *enclosing, station.id) if t]
         rows = list(
             await self.session.scalars(
                 select(Tariff).where(
@@ -262,6 +266,23 @@ class Tariffs:
                 await self.session.scalar(select(Site.timezone).where(Site.id == station.site_id))
             ) or "UTC"
         return chosen.ref, zone
+
+    async def _enclosing_areas(self, area_id: uuid.UUID | None) -> list[uuid.UUID]:
+        """The areas around `area_id`, nearest first (one query for the site's areas)."""
+        if area_id is None:
+            return []
+        same_site = select(SiteArea.site_id).where(SiteArea.id == area_id).scalar_subquery()
+        rows = await self.session.execute(
+            select(SiteArea.id, SiteArea.parent_area_id).where(SiteArea.site_id == same_site)
+        )
+        parents = {row_id: row_parent for row_id, row_parent in rows}
+        chain: list[uuid.UUID] = []
+        current = parents.get(area_id)
+        # The domain refuses loops; the guard only keeps bad data from hanging a session start.
+        while current is not None and current != area_id and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        return chain
 
     async def freeze(self, charging: ChargingSession) -> None:
         """Choose the session's tariff at its start and copy it into the session."""

@@ -6,7 +6,7 @@ import strawberry
 
 from backend.db import models
 from backend.db.models import SiteRole
-from backend.domain.sites import AddressData, SiteAreaData, SiteData, Sites
+from backend.domain.sites import KEEP, AddressData, SiteAreaData, SiteData, Sites
 from backend.domain.stations import StationData, Stations
 from backend.graphql.context import Context
 from backend.graphql.ids import parse_id, parse_optional_id
@@ -40,6 +40,11 @@ class SiteAreaInput:
     voltage: int = 230
     access_control: bool = True
     smart_charging: bool = False
+    parent_area_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The area of the same site this one is inside; null: directly under the "
+        "site. Omitted: unchanged (none for a new area).",
+    )
 
     def to_data(self) -> SiteAreaData:
         return SiteAreaData(
@@ -50,6 +55,9 @@ class SiteAreaInput:
             voltage=self.voltage,
             access_control=self.access_control,
             smart_charging=self.smart_charging,
+            parent_area_id=KEEP
+            if self.parent_area_id is strawberry.UNSET
+            else parse_optional_id(self.parent_area_id, "parentAreaId"),
         )
 
 
@@ -117,6 +125,23 @@ class InfrastructureMutations:
                 parse_id(site_id, "siteId"),
                 parse_id(user_id, "userId"),
                 models.SiteRole(role),
+            )
+
+    @strawberry.mutation(
+        graphql_type=SiteMembership,
+        description="Assign the account with exactly this email address to a site (or change "
+        "its role there). An unknown address gives NOT_FOUND; nothing is listed.",
+    )
+    async def add_site_member_by_email(
+        self, info: strawberry.Info[Context], site_id: strawberry.ID, email: str, role: SiteRole
+    ) -> models.SiteMember:
+        async with info.context.session() as session:
+            return await Sites(session).add_member_by_email(
+                info.context.viewer,
+                parse_id(site_id, "siteId"),
+                email,
+                models.SiteRole(role),
+                throttle_secret=info.context.services.secret_key,
             )
 
     @strawberry.mutation

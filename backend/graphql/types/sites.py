@@ -99,6 +99,9 @@ class SiteArea:
     voltage: int
     access_control: bool
     smart_charging: bool
+    parent_area_id: strawberry.ID | None = strawberry.field(
+        description="The area of the same site this one is inside (null: directly under the site)."
+    )
 
     @strawberry.field(graphql_type=Site)
     async def site(

@@ -108,6 +108,8 @@ export interface SiteArea {
   voltage: number;
   accessControl: boolean;
   smartCharging: boolean;
+  /** The area of the same site this one is inside; null: directly on the site. */
+  parentAreaId: string | null;
   stations: Station[];
 }
 

@@ -53,6 +53,7 @@ const SITE_AREA_FIELDS = gql`
     voltage
     accessControl
     smartCharging
+    parentAreaId
   }
 `;
 
@@ -230,10 +231,12 @@ export const UPDATE_SITE = gql`
 `;
 export const DELETE_SITE = gql`mutation DeleteSite($id: ID!) { deleteSite(id: $id) }`;
 export const CREATE_SITE_AREA = gql`
-  mutation CreateSiteArea($input: SiteAreaInput!) { createSiteArea(input: $input) { id } }
+  mutation CreateSiteArea($input: SiteAreaInput!) { createSiteArea(input: $input) { id parentAreaId } }
 `;
 export const UPDATE_SITE_AREA = gql`
-  mutation UpdateSiteArea($id: ID!, $input: SiteAreaInput!) { updateSiteArea(id: $id, input: $input) { id } }
+  mutation UpdateSiteArea($id: ID!, $input: SiteAreaInput!) {
+    updateSiteArea(id: $id, input: $input) { id parentAreaId }
+  }
 `;
 export const DELETE_SITE_AREA = gql`mutation DeleteSiteArea($id: ID!) { deleteSiteArea(id: $id) }`;
 export const CREATE_STATION = gql`
