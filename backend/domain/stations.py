@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import ChargingStation, RegistrationStatus, SiteArea
+from backend.db.models import ChargingStation, Connector, RegistrationStatus, SiteArea
 from backend.domain import audit
 from backend.domain.access import require_admin, require_login, require_site_manager
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -17,6 +17,20 @@ from backend.domain.viewer import Viewer
 
 # OCPP identities travel in the websocket URL: keep them to URL-safe characters.
 _IDENTITY = re.compile(r"^[A-Za-z0-9._\-:*]{1,48}$")
+# What stations do not report and smart charging, tariffs and drivers need: the plug and its
+# power. OCPI's connector standards, for the AC and DC plugs found in Europe and beyond.
+CONNECTOR_TYPES = (
+    "Type2",
+    "Type2Cable",
+    "CCS2",
+    "CHAdeMO",
+    "Type1",
+    "CCS1",
+    "Domestic",
+    "Type3",
+    "GBT",
+)
+MAX_CONNECTOR_POWER_W = 1_000_000
 
 
 @dataclass
@@ -27,6 +41,13 @@ class StationData:
     # Skip OCPP schema validation for a station that sends slightly wrong payloads (None: as
     # it is); read when the station connects.
     lenient: bool | None = None
+
+
+@dataclass
+class ConnectorData:
+    type: str | None = None
+    max_power_w: int | None = None
+    phases: int | None = None
 
 
 class Stations:
@@ -103,6 +124,43 @@ class Stations:
         audit.record(self.session, viewer.user_id, "station.delete", station)
         await self.session.delete(station)
         await self.session.commit()
+
+    async def update_connector(
+        self, viewer: Viewer, connector_id: uuid.UUID, data: ConnectorData
+    ) -> Connector:
+        """The plug, its maximum power and phases, which stations do not report (smart
+        charging plans within that power; drivers see the plug)."""
+        connector = await self.session.get(Connector, connector_id)
+        if connector is None:
+            raise NotFound("No such connector.")
+        station = await self.get(connector.station_id)
+        self._require_manager(viewer, station)
+        if data.type is not None and data.type not in CONNECTOR_TYPES:
+            raise InvalidInput(
+                "Unknown connector type; one of " + ", ".join(CONNECTOR_TYPES) + ".",
+                field="type",
+            )
+        if data.max_power_w is not None and not 0 < data.max_power_w <= MAX_CONNECTOR_POWER_W:
+            raise InvalidInput("Between 1 W and 1 MW.", field="maxPowerW")
+        if data.phases not in (None, 1, 3):
+            raise InvalidInput("1 or 3 phases.", field="phases")
+        changed = [
+            name
+            for name, value in (
+                ("type", data.type),
+                ("max_power_w", data.max_power_w),
+                ("phases", data.phases),
+            )
+            if getattr(connector, name) != value
+        ]
+        connector.type = data.type
+        connector.max_power_w = data.max_power_w
+        connector.phases = data.phases
+        if changed:
+            actor = viewer.user_id
+            audit.record(self.session, actor, "connector.update", connector, fields=changed)
+        await self.session.commit()
+        return connector
 
     def _require_manager(self, viewer: Viewer, station: ChargingStation) -> None:
         if station.site_id is None:

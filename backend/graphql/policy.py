@@ -102,6 +102,7 @@ FIELD_RULES: dict[str, Rule] = {
     "Mutation.deleteSiteArea": access.site_manager_or_admin,
     "Mutation.createStation": access.site_manager_or_admin,
     "Mutation.updateStation": access.site_manager_or_admin,
+    "Mutation.updateConnector": access.site_manager_or_admin,
     "Mutation.deleteStation": access.admin_only,
     # --- tariffs (backend.domain.billing.tariffs checks the scope: admins anywhere, site
     # admins for their sites, areas and stations; a preview is a computation for anyone) ---
@@ -381,6 +382,7 @@ FIELD_RULES: dict[str, Rule] = {
             "registrationStatus",
             "lastSeenAt",
             "lenient",
+            "hasPassword",
         )
     },
     **{

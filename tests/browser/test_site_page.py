@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.async_api import expect
+from sqlalchemy import select
 
-from backend.db.models import ChargingStation, Role, SiteRole
+from backend.db.models import ChargingStation, Connector, Role, SiteRole
 from tests.browser.conftest import LiveServer, screenshot
 from tests.browser.test_charging_in_browser import log_in_as, make_place
 
@@ -90,3 +91,56 @@ async def test_a_site_admin_puts_a_sloppy_station_in_lenient_mode(
     await page.get_by_test_id("station-edit").click()
     await expect(page.get_by_test_id("station-lenient")).to_be_checked()
     await expect(page.locator("[data-kind=error]")).to_have_count(0)
+
+
+async def test_a_site_admin_sets_a_connectors_plug_and_power(
+    page: Any, live_server: LiveServer, sessionmaker: Any, make_user: Any
+) -> None:
+    place = await make_place(sessionmaker, ("CP-PLUG",), name="Plug yard")
+    async with sessionmaker() as db:
+        db.add(Connector(station_id=place.stations["CP-PLUG"], status="Available"))
+        await db.commit()
+    manager = await make_user(Role.BASIC, sites={place.site_id: SiteRole.SITE_ADMIN})
+    await log_in_as(page, manager.token, live_server)
+    await page.goto(f"/stations/{place.stations['CP-PLUG']}")
+    settings = page.get_by_test_id("connector-settings")
+    await settings.locator("summary").click()
+    row = settings.get_by_test_id("connector-settings-row").first
+    await row.get_by_test_id("connector-power").fill("0")
+    await row.get_by_test_id("connector-save").click()
+    await expect(row.get_by_test_id("connector-error")).to_be_visible()  # refused in the form
+    await row.get_by_test_id("connector-type").select_option("Type2")
+    await row.get_by_test_id("connector-power").fill("11")
+    await row.get_by_test_id("connector-phases").select_option("3")
+    await row.get_by_test_id("connector-save").click()
+    table_row = page.get_by_test_id("connector-row").first
+    await expect(table_row).to_contain_text("Type 2 socket")
+    await expect(table_row).to_contain_text("11")
+    async with sessionmaker() as db:
+        stored = await db.scalar(
+            select(Connector).where(Connector.station_id == place.stations["CP-PLUG"])
+        )
+        assert stored is not None
+        assert (stored.type, stored.max_power_w, stored.phases) == ("Type2", 11_000, 3)
+
+
+async def test_a_station_without_a_password_says_so_until_it_has_one(
+    page: Any, live_server: LiveServer, sessionmaker: Any, make_user: Any
+) -> None:
+    place = await make_place(sessionmaker, ("CP-NOPASS",), name="Password yard")
+    manager = await make_user(Role.BASIC, sites={place.site_id: SiteRole.SITE_ADMIN})
+    await log_in_as(page, manager.token, live_server)
+    station_id = place.stations["CP-NOPASS"]
+    await page.goto(f"/stations/{station_id}")
+    await expect(page.get_by_test_id("station-password-missing")).to_contain_text("CP-NOPASS")
+    await page.get_by_test_id("station-password-generate").click()
+    await page.get_by_test_id("confirm-ok").click()
+    secret = await page.get_by_test_id("station-password").inner_text()
+    await expect(page.get_by_test_id("station-password-missing")).to_have_count(0)
+    async with sessionmaker() as db:
+        station = await db.get_one(ChargingStation, station_id)
+        assert station.password_hash and secret not in station.password_hash
+    await page.reload()
+    await expect(page.get_by_test_id("station-password-panel")).to_be_visible()
+    await expect(page.get_by_test_id("station-password-missing")).to_have_count(0)
+    await expect(page.get_by_test_id("station-password")).to_have_count(0)  # shown once

@@ -731,6 +731,14 @@ MUTATION_CASES: dict[str, list[Case]] = {
             MANAGERS,
         )
     ],
+    "updateConnector": [
+        (
+            'mutation($id: ID!) { r: updateConnector(id: $id, input: {type: "Type2", '
+            "maxPowerW: 22000, phases: 3}) { id } }",
+            lambda w, r: {"id": str(w.connectors[0])},
+            MANAGERS,
+        )
+    ],
     "deleteStation": [
         (
             "mutation($id: ID!) { r: deleteStation(id: $id) }",

@@ -52,6 +52,7 @@ class World:
     # The target's invoiced (completed) session at station A, and its invoice.
     billed_session: uuid.UUID | None = None
     invoice: uuid.UUID | None = None
+    connectors: tuple[uuid.UUID, ...] = ()  # station A's, station B's
 
     def token(self, role: str) -> str | None:
         person = self.people[role]
@@ -85,6 +86,7 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user:
         session.add_all([area_a, area_b])
         await session.flush()
         stations = []
+        connector_ids: list[uuid.UUID] = []
         for area, name in ((area_a, "CS-A"), (area_b, "CS-B")):
             station = ChargingStation(
                 ocpp_identity=name,
@@ -95,7 +97,10 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user:
             )
             session.add(station)
             await session.flush()
-            session.add(Connector(station_id=station.id, status="Available"))
+            connector = Connector(station_id=station.id, status="Available")
+            session.add(connector)
+            await session.flush()
+            connector_ids.append(connector.id)
             stations.append(station)
         await session.commit()
         ids = (site_a.id, site_b.id, area_a.id, area_b.id, stations[0].id, stations[1].id)
@@ -156,6 +161,7 @@ async def build_world(sessionmaker: async_sessionmaker[AsyncSession], make_user:
         tariff_b=tariff_ids[1],
         billed_session=billed,
         invoice=invoice,
+        connectors=tuple(connector_ids),
     )
 
 

@@ -7,11 +7,11 @@ import strawberry
 from backend.db import models
 from backend.db.models import SiteRole
 from backend.domain.sites import KEEP, AddressData, SiteAreaData, SiteData, Sites
-from backend.domain.stations import StationData, Stations
+from backend.domain.stations import ConnectorData, StationData, Stations
 from backend.graphql.context import Context
 from backend.graphql.ids import parse_id, parse_optional_id
 from backend.graphql.types.common import AddressInput
-from backend.graphql.types.sites import ChargingStation, Site, SiteArea
+from backend.graphql.types.sites import ChargingStation, Connector, Site, SiteArea
 from backend.graphql.types.users import SiteMembership
 
 
@@ -79,6 +79,18 @@ class StationInput:
             description=self.description,
             lenient=self.lenient,
         )
+
+
+@strawberry.input(description="What a station does not report about a connector.")
+class ConnectorInput:
+    type: str | None = strawberry.field(
+        default=None, description="Type2, Type2Cable, CCS2, CHAdeMO, Type1, CCS1, Domestic, …"
+    )
+    max_power_w: int | None = None
+    phases: int | None = strawberry.field(default=None, description="1 or 3 (AC).")
+
+    def to_data(self) -> ConnectorData:
+        return ConnectorData(type=self.type, max_power_w=self.max_power_w, phases=self.phases)
 
 
 def _release_left_stations(info: strawberry.Info[Context]) -> None:
@@ -194,6 +206,17 @@ class InfrastructureMutations:
             )
         _release_left_stations(info)
         return station
+
+    @strawberry.mutation(graphql_type=Connector)
+    async def update_connector(
+        self, info: strawberry.Info[Context], id: strawberry.ID, input: ConnectorInput
+    ) -> models.Connector:
+        # Smart charging's next run of the area (within SMART_CHARGING_INTERVAL_S) plans
+        # within the new power.
+        async with info.context.session() as session:
+            return await Stations(session).update_connector(
+                info.context.viewer, parse_id(id), input.to_data()
+            )
 
     @strawberry.mutation
     async def delete_station(self, info: strawberry.Info[Context], id: strawberry.ID) -> bool:

@@ -188,6 +188,13 @@ class ChargingStation:
     registration_status: RegistrationStatus
     last_seen_at: datetime | None
 
+    @strawberry.field(
+        description="The station has a password of its own (HTTP basic auth); without one it "
+        "is let in on its identity alone."
+    )
+    def has_password(self, root: strawberry.Parent[models.ChargingStation]) -> bool:
+        return root.password_hash is not None
+
     @strawberry.field
     def online(self, root: strawberry.Parent[models.ChargingStation]) -> bool:
         return station_online(root.last_seen_at, root.offline_at)

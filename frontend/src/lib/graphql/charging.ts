@@ -85,6 +85,7 @@ export const STATION_DETAIL = gql`
       ...LiveStation
       serialNumber @include(if: $manager)
       firmwareVersion @include(if: $manager)
+      hasPassword @include(if: $manager)
       siteArea { id name site { id name } }
     }
   }
