@@ -355,6 +355,7 @@ MIRRORED_AUDIT_ACTIONS = frozenset(
         "user.password_changed",
         "user.consent_withdrawn",
         "user.erased",
+        "station.security_event",
     }
 )
 _STATION_TARGET = "ChargingStation"
