@@ -1,16 +1,23 @@
-"""Charging stations as records: declared by admins, or registered by the OCPP side."""
+"""Charging stations as records: declared by admins, or registered by the OCPP side.
+
+Also the one query builder of station lists (`listing`): the viewer's scope
+(`access.visible_stations`: stations without a site are the admins' and demo users'), a search
+on what people call a station by, and an order by site then identity so that a long list can be
+shown grouped by site, page after page.
+"""
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import ChargingStation, Connector, RegistrationStatus, SiteArea
-from backend.domain import audit
+from backend.db.models import ChargingStation, Connector, RegistrationStatus, Site, SiteArea
+from backend.domain import access, audit
 from backend.domain.access import require_admin, require_login, require_site_manager
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.domain.viewer import Viewer
@@ -31,6 +38,73 @@ CONNECTOR_TYPES = (
     "GBT",
 )
 MAX_CONNECTOR_POWER_W = 1_000_000
+MAX_SEARCH_LENGTH = 200
+
+
+class StationOrder(enum.Enum):
+    IDENTITY = "identity"
+    # Stations without a site come last: they are the odd ones an admin has still to place.
+    SITE = "site"
+
+
+@dataclass(frozen=True)
+class StationFilter:
+    """Conditions on a station list; all given ones must hold."""
+
+    # Case-insensitive, anywhere in the OCPP identity, description, "vendor model" or site name.
+    search: str | None = None
+    site_id: uuid.UUID | None = None
+    site_area_id: uuid.UUID | None = None
+    # Any of these statuses (None: any status; empty: none matches).
+    registration_statuses: tuple[RegistrationStatus, ...] | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def listing(
+    viewer: Viewer,
+    flt: StationFilter | None = None,
+    order: StationOrder = StationOrder.IDENTITY,
+) -> Select[ChargingStation]:
+    """The stations the viewer may see, filtered and ordered (ending on the id, for paging)."""
+    require_login(viewer)
+    cs = ChargingStation
+    stmt = select(cs).where(access.visible_stations(viewer))
+    flt = flt or StationFilter()
+    if flt.search and flt.search.strip():
+        if len(flt.search.strip()) > MAX_SEARCH_LENGTH:
+            raise InvalidInput(
+                f"Search with at most {MAX_SEARCH_LENGTH} characters.", field="search"
+            )
+        pattern = _like(flt.search)
+        vendor_model = func.coalesce(cs.vendor, "") + " " + func.coalesce(cs.model, "")
+        # Sites the viewer may not see are not searched: their stations are out of scope anyway.
+        sites = select(Site.id).where(Site.name.ilike(pattern, escape="\\"))
+        stmt = stmt.where(
+            or_(
+                cs.ocpp_identity.ilike(pattern, escape="\\"),
+                cs.description.ilike(pattern, escape="\\"),
+                vendor_model.ilike(pattern, escape="\\"),
+                cs.site_id.in_(sites),
+            )
+        )
+    if flt.site_id is not None:
+        stmt = stmt.where(cs.site_id == flt.site_id)
+    if flt.site_area_id is not None:
+        stmt = stmt.where(cs.site_area_id == flt.site_area_id)
+    if flt.registration_statuses is not None:
+        stmt = stmt.where(cs.registration_status.in_(flt.registration_statuses))
+    if order is StationOrder.SITE:
+        # The site's id after its name keeps two sites of the same name apart (one group each).
+        stmt = stmt.outerjoin(Site, Site.id == cs.site_id).order_by(
+            Site.name.asc().nulls_last(), Site.id.asc().nulls_last(), cs.ocpp_identity, cs.id
+        )
+    else:
+        stmt = stmt.order_by(cs.ocpp_identity, cs.id)
+    return stmt
 
 
 @dataclass

@@ -15,6 +15,7 @@ from backend.db import models
 from backend.db.models import Language, RegistrationStatus, Role
 from backend.db.models import UserStatus as UserStatusEnum
 from backend.domain import access
+from backend.domain import stations as station_domain
 from backend.domain.billing import tariffs as billing_tariffs
 from backend.domain.errors import Forbidden
 from backend.graphql.context import Context
@@ -65,10 +66,36 @@ class SiteFilter:
 
 @strawberry.input
 class StationFilter:
-    search: str | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="Case-insensitive, anywhere in the OCPP identity, the description, the "
+        "vendor and model, or the site's name.",
+    )
     site_id: strawberry.ID | None = None
     site_area_id: strawberry.ID | None = None
     registration_status: RegistrationStatus | None = None
+    registration_statuses: list[RegistrationStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+
+    def domain(self) -> station_domain.StationFilter:
+        statuses = None if self.registration_statuses is None else set(self.registration_statuses)
+        if self.registration_status is not None:
+            # Both given: both must hold, like every other condition.
+            one = {self.registration_status}
+            statuses = one if statuses is None else statuses & one
+        return station_domain.StationFilter(
+            search=self.search,
+            site_id=parse_optional_id(self.site_id, "siteId"),
+            site_area_id=parse_optional_id(self.site_area_id, "siteAreaId"),
+            registration_statuses=None if statuses is None else tuple(statuses),
+        )
+
+
+@strawberry.enum(description="The order of a list of stations (each then by OCPP identity).")
+class StationOrderField(enum.Enum):
+    IDENTITY = "identity"
+    SITE = "site"
 
 
 def _like(text: str) -> str:
@@ -228,25 +255,13 @@ class Query:
         first: int | None = 20,
         after: str | None = None,
         filter: StationFilter | None = None,
+        order_by: StationOrderField = StationOrderField.IDENTITY,
     ) -> Connection[models.ChargingStation]:
-        CS = models.ChargingStation
-        stmt = select(CS).where(access.visible_stations(info.context.viewer))
-        if filter is not None:
-            if filter.search:
-                pattern = _like(filter.search)
-                stmt = stmt.where(
-                    or_(
-                        CS.ocpp_identity.ilike(pattern, escape="\\"),
-                        CS.description.ilike(pattern, escape="\\"),
-                    )
-                )
-            if filter.site_id is not None:
-                stmt = stmt.where(CS.site_id == parse_id(filter.site_id, "siteId"))
-            if filter.site_area_id is not None:
-                stmt = stmt.where(CS.site_area_id == parse_id(filter.site_area_id, "siteAreaId"))
-            if filter.registration_status is not None:
-                stmt = stmt.where(CS.registration_status == filter.registration_status)
-        stmt = stmt.order_by(CS.ocpp_identity, CS.id)
+        stmt = station_domain.listing(
+            info.context.viewer,
+            filter.domain() if filter is not None else None,
+            station_domain.StationOrder(order_by.value),
+        )
         return await paginate(info.context, stmt, first, after)  # type: ignore[no-any-return]
 
     @strawberry.field(graphql_type=charging.ChargingSession | None)
