@@ -18,7 +18,7 @@ const SESSION_SUMMARY = gql`
   }
 `;
 
-const LIVE_STATION = gql`
+export const LIVE_STATION = gql`
   fragment LiveStation on ChargingStation {
     id
     ocppIdentity
@@ -44,34 +44,6 @@ const LIVE_STATION = gql`
 `;
 
 // ---------- stations ----------
-export const STATIONS_BY_SITE = gql`
-  query StationsBySite($manager: Boolean!, $withUser: Boolean!) {
-    sites(first: 100) {
-      totalCount
-      edges {
-        node {
-          id
-          name
-          latitude
-          longitude
-          address { city country }
-          siteAreas { id name stations { ...LiveStation } }
-        }
-      }
-    }
-  }
-  ${LIVE_STATION}
-`;
-
-export const PENDING_STATIONS = gql`
-  query PendingStations($manager: Boolean!, $withUser: Boolean!) {
-    stations(first: 100, filter: { registrationStatus: PENDING }) {
-      edges { node { ...LiveStation siteArea { id } } }
-    }
-  }
-  ${LIVE_STATION}
-`;
-
 export const LIVE_STATION_QUERY = gql`
   query LiveStationQuery($id: ID!, $manager: Boolean!, $withUser: Boolean!) {
     station(id: $id) { ...LiveStation }

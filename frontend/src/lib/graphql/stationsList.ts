@@ -2,6 +2,7 @@
  * page can group them by site, with a search (identity, description, vendor and model, site
  * name; backend/domain/stations.py `listing`), and the pending stations paged the same way. */
 import { gql } from "@urql/core";
+import { LIVE_STATION } from "./charging";
 import type { LiveStation } from "../charging";
 import type { Connection } from "../types";
 
@@ -23,36 +24,18 @@ export interface ListedStation extends LiveStation {
 
 export type StationsPage = { stations: Connection<ListedStation> };
 
-// The same fields as the LiveStation fragment of charging.ts (which it does not export), so
-// that status events and refetches apply to these rows alike.
+// The LiveStation fields (so that status events and refetches apply to these rows alike),
+// plus where each station is.
 const LISTED_STATION = gql`
   fragment ListedStation on ChargingStation {
-    id
-    ocppIdentity
-    description
-    vendor
-    model
-    ocppVersion @include(if: $manager)
-    registrationStatus @include(if: $manager)
-    lastSeenAt @include(if: $manager)
-    online
-    connectors {
-      id
-      connectorId
-      evseId
-      type
-      maxPowerW
-      phases
-      status
-      errorCode
-      currentSession { id instantPowerW energyWh startedAt user @include(if: $withUser) { id } }
-    }
+    ...LiveStation
     siteArea {
       id
       name
       site { id name latitude longitude stationCount address { city country } }
     }
   }
+  ${LIVE_STATION}
 `;
 
 export const STATIONS_LIST = gql`
