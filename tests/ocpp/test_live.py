@@ -1,5 +1,6 @@
 """Live data and connectivity: GraphQL subscriptions over graphql-transport-ws, fed by real
-stations; offline marking on close and by the heartbeat sweep."""
+stations (every subscription root against every role, like the permission matrix does for
+queries and mutations); offline marking on close and by the heartbeat sweep."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
-from backend.db.models import ChargingStation, Role, SiteRole
+from backend.db.models import ChargingStation, RfidCard, Role, SiteRole
 from backend.domain.charging.status import StationStatus
 from backend.events import CollectingBus, StationStatusChanged
+from backend.graphql.schema import build_schema
+from backend.settings import Settings
 from tests.conftest import Api
 from tests.graphql_ws import GraphQLWs, graphql_ws
 from tests.live_server import LiveServer
@@ -135,8 +138,6 @@ async def test_session_curve_for_its_driver_managers_and_admins_only(
     demo = await make_user(Role.DEMO)
     manager = await make_user(sites={world.site_id: SiteRole.SITE_ADMIN})
     async with sessionmaker() as db:
-        from backend.db.models import RfidCard
-
         card = await db.scalar(select(RfidCard).where(RfidCard.uid == BADGE))
         assert card is not None
         card.user_id = driver.id
@@ -274,3 +275,141 @@ async def test_registration_details_reach_managers_only(
         assert data["stationStatus"]["registrationStatus"] == "ACCEPTED"
         message = await driving.receive(op_d)
         assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+SUBSCRIPTION_ROLES = ("anonymous", "driver", "member", "other", "demo", "site_admin", "admin")
+# What each role gets from each subscription root: an event, nothing (filtered out), or the
+# error code that ends the subscription. A new subscription root fails the schema check below
+# until it is listed here and exercised in the test that follows.
+EXPECTED_SUBSCRIPTIONS: dict[str, dict[str, str]] = {
+    "stationStatus(siteId)": {
+        "anonymous": "UNAUTHENTICATED",
+        "driver": "event",
+        "member": "event",
+        "other": "NOT_FOUND",
+        "demo": "event",
+        "site_admin": "event",
+        "admin": "event",
+    },
+    "stationStatus": {
+        "anonymous": "UNAUTHENTICATED",
+        "driver": "event",
+        "member": "event",
+        "other": "nothing",
+        "demo": "event",
+        "site_admin": "event",
+        "admin": "event",
+    },
+    "sessionCurve": {
+        "anonymous": "UNAUTHENTICATED",
+        "driver": "event",
+        "member": "FORBIDDEN",
+        "other": "FORBIDDEN",
+        "demo": "event",
+        "site_admin": "event",
+        "admin": "event",
+    },
+}
+
+
+def test_every_subscription_root_has_expectations() -> None:
+    schema = build_schema(Settings())._schema
+    assert schema.subscription_type is not None
+    roots = {name.split("(")[0] for name in EXPECTED_SUBSCRIPTIONS}
+    assert set(schema.subscription_type.fields) == roots
+
+
+async def test_every_subscription_against_every_role(
+    ocpp_server: LiveServer,
+    world: World,
+    make_user: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    people = {
+        "driver": await make_user(sites={world.site_id: SiteRole.MEMBER}),
+        "member": await make_user(sites={world.site_id: SiteRole.MEMBER}),
+        "other": await make_user(),
+        "demo": await make_user(Role.DEMO),
+        "site_admin": await make_user(sites={world.site_id: SiteRole.SITE_ADMIN}),
+        "admin": await make_user(Role.ADMIN),
+    }
+    async with sessionmaker() as db:
+        card = await db.scalar(select(RfidCard).where(RfidCard.uid == BADGE))
+        assert card is not None
+        card.user_id = people["driver"].id
+        await db.commit()
+    began = base_time()
+    got: dict[str, dict[str, str]] = {name: {} for name in EXPECTED_SUBSCRIPTIONS}
+    meter = [0]  # minutes of the session's readings so far
+    async with station(ocpp_server, "CP16") as cp:
+        started = await cp.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag=BADGE, meter_start=0, timestamp=ts(began)
+            )
+        )
+        [charge] = await sessions_of(sessionmaker, world.station16)
+        for role in SUBSCRIPTION_ROLES:
+            person = people.get(role)
+            token = person.token if person else None
+            # One socket per subscription: a client reading one operation's messages must not
+            # swallow another's.
+            async with (
+                graphql_ws(ocpp_server.ws_url, token=token) as by_site,
+                graphql_ws(ocpp_server.ws_url, token=token) as every,
+                graphql_ws(ocpp_server.ws_url, token=token) as curve,
+            ):
+                ops = {
+                    "stationStatus(siteId)": (
+                        by_site,
+                        await by_site.subscribe(STATUS, {"site": str(world.site_id)}),
+                    ),
+                    "stationStatus": (every, await every.subscribe(STATUS)),
+                    "sessionCurve": (
+                        curve,
+                        await curve.subscribe(CURVE, {"id": str(charge.id)}),
+                    ),
+                }
+                # Poke until every subscription answered (listening may take a moment on a
+                # shared bus); what still has nothing after a few seconds gets nothing.
+                pending = dict(ops)
+                deadline = asyncio.get_running_loop().time() + 6
+                while pending and asyncio.get_running_loop().time() < deadline:
+                    await _status_poke(cp)()
+                    meter[0] += 1
+                    await cp.call(
+                        call16.MeterValues(
+                            connector_id=1,
+                            transaction_id=started.transaction_id,
+                            meter_value=[
+                                {
+                                    "timestamp": ts(began + timedelta(minutes=meter[0])),
+                                    "sampled_value": [
+                                        {
+                                            "value": str(1000 * meter[0]),
+                                            "measurand": "Energy.Active.Import.Register",
+                                            "unit": "Wh",
+                                        }
+                                    ],
+                                }
+                            ],
+                        )
+                    )
+                    for name, (client, op) in list(pending.items()):
+                        try:
+                            message = await client.receive(op, wait_s=0.4)
+                        except TimeoutError:
+                            continue
+                        del pending[name]
+                        if message["type"] == "next" and not message["payload"].get("errors"):
+                            got[name][role] = "event"
+                        else:
+                            got[name][role] = await _code(message)
+                for name in pending:
+                    got[name][role] = "nothing"
+    assert got == EXPECTED_SUBSCRIPTIONS
+
+
+async def _code(message: dict[str, Any]) -> str:
+    payload = message["payload"]
+    errors = payload if message["type"] == "error" else payload["errors"]
+    return str(errors[0].get("extensions", {}).get("code", errors[0]["message"]))
