@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,8 +78,9 @@ class Accounts:
         self.failed_logins = Limit("failed_login", settings.throttle_failed_logins, window)
         self.emails = Limit("email_on_request", settings.throttle_emails, window)
 
-    @property
+    @functools.cached_property
     def throttle(self) -> Throttle:
+        # Once per request: without SECRET_KEY set, the key is read from the data folder.
         return Throttle(self.session, self.settings.resolved_secret_key())
 
     # --- sign-up and verification -------------------------------------------------------------

@@ -8,6 +8,7 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,6 +91,22 @@ def _name(value: str) -> str:
 def _audit_id(value: uuid.UUID | None) -> str | None:
     # Ids only, like the audit log's targets: it says where an area went, not its name.
     return None if value is None else str(value)
+
+
+async def enclosing_areas(session: AsyncSession, area_id: uuid.UUID) -> list[uuid.UUID]:
+    """The areas around ``area_id``, nearest first (one query over its site's areas)."""
+    same_site = select(SiteArea.site_id).where(SiteArea.id == area_id).scalar_subquery()
+    rows = await session.execute(
+        select(SiteArea.id, SiteArea.parent_area_id).where(SiteArea.site_id == same_site)
+    )
+    parents = {row_id: row_parent for row_id, row_parent in rows}
+    chain: list[uuid.UUID] = []
+    current = parents.get(area_id)
+    # Areas are kept free of loops; the guard only keeps bad data from hanging a caller.
+    while current is not None and current != area_id and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
 
 
 class Sites:
@@ -290,18 +307,12 @@ class Sites:
         if data.site_id != area.site_id:
             raise InvalidInput("A site area cannot move to another site.", field="siteId")
         self._apply_area(area, data)
+        moved: dict[str, Any] = {}
         if data.parent_area_id is not KEEP and data.parent_area_id != area.parent_area_id:
             await self._check_parent(area.site_id, area.id, data.parent_area_id)
             area.parent_area_id = data.parent_area_id
-            audit.record(
-                self.session,
-                viewer.user_id,
-                "site_area.update",
-                area,
-                parent_area=_audit_id(area.parent_area_id),
-            )
-        else:
-            audit.record(self.session, viewer.user_id, "site_area.update", area)
+            moved["parent_area"] = _audit_id(area.parent_area_id)
+        audit.record(self.session, viewer.user_id, "site_area.update", area, **moved)
         await self.session.commit()
         return area
 
@@ -366,23 +377,11 @@ class Sites:
             raise InvalidInput("No such site area.", field="parentAreaId")
         if parent.site_id != site_id:
             raise InvalidInput("The enclosing area must be on the same site.", field="parentAreaId")
-        if area_id is None:
-            return
-        # Walk up from the chosen parent: meeting the area means the parent is inside it.
-        rows = await self.session.execute(
-            select(SiteArea.id, SiteArea.parent_area_id).where(SiteArea.site_id == site_id)
-        )
-        parents = {row_id: row_parent for row_id, row_parent in rows}
-        seen: set[uuid.UUID] = set()
-        current: uuid.UUID | None = parent_id
-        while current is not None and current not in seen:
-            if current == area_id:
-                raise InvalidInput(
-                    "The chosen area is inside this one: that would make a loop.",
-                    field="parentAreaId",
-                )
-            seen.add(current)
-            current = parents.get(current)
+        if area_id is not None and area_id in await enclosing_areas(self.session, parent_id):
+            raise InvalidInput(
+                "The chosen area is inside this one: that would make a loop.",
+                field="parentAreaId",
+            )
 
     async def member_site_ids(self, user_id: uuid.UUID) -> list[uuid.UUID]:
         return list(

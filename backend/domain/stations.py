@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.like import contains
 from backend.db.models import ChargingStation, Connector, RegistrationStatus, Site, SiteArea
 from backend.domain import access, audit
 from backend.domain.access import require_admin, require_login, require_site_manager
@@ -59,11 +60,6 @@ class StationFilter:
     registration_statuses: tuple[RegistrationStatus, ...] | None = None
 
 
-def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def listing(
     viewer: Viewer,
     flt: StationFilter | None = None,
@@ -79,7 +75,7 @@ def listing(
             raise InvalidInput(
                 f"Search with at most {MAX_SEARCH_LENGTH} characters.", field="search"
             )
-        pattern = _like(flt.search)
+        pattern = contains(flt.search)
         vendor_model = func.coalesce(cs.vendor, "") + " " + func.coalesce(cs.model, "")
         # Sites the viewer may not see are not searched: their stations are out of scope anyway.
         sites = select(Site.id).where(Site.name.ilike(pattern, escape="\\"))
@@ -218,18 +214,12 @@ class Stations:
             raise InvalidInput("Between 1 W and 1 MW.", field="maxPowerW")
         if data.phases not in (None, 1, 3):
             raise InvalidInput("1 or 3 phases.", field="phases")
-        changed = [
-            name
-            for name, value in (
-                ("type", data.type),
-                ("max_power_w", data.max_power_w),
-                ("phases", data.phases),
-            )
-            if getattr(connector, name) != value
-        ]
-        connector.type = data.type
-        connector.max_power_w = data.max_power_w
-        connector.phases = data.phases
+        changed = []
+        for name in ("type", "max_power_w", "phases"):
+            value = getattr(data, name)
+            if getattr(connector, name) != value:
+                setattr(connector, name, value)
+                changed.append(name)
         if changed:
             actor = viewer.user_id
             audit.record(self.session, actor, "connector.update", connector, fields=changed)

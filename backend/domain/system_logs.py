@@ -52,6 +52,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, s
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
+from backend.db.like import escape_like
 from backend.db.models import (
     AuditEntry,
     ChargingStation,
@@ -426,8 +427,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str, int]:
 
 
 def _like(value: str) -> str:
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escape_like(value.lower())}%"
 
 
 def _after(

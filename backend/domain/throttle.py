@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import ThrottleWindow
+from backend.db.upsert import insert_if_missing
 from backend.domain.errors import TooManyAttempts
 
 #: rows older than this are dropped whatever their limit (windows are shorter than that)
@@ -70,12 +69,8 @@ class Throttle:
         if client is None or limit.attempts <= 0:
             return 0
         key = self.key(limit, client)
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self.session.execute(
-            insert(ThrottleWindow)
-            .values(key=key, window_started_at=now, attempts=0)
-            .on_conflict_do_nothing(index_elements=["key"])
+        await insert_if_missing(
+            self.session, ThrottleWindow, "key", key=key, window_started_at=now, attempts=0
         )
         over = ThrottleWindow.window_started_at <= now - limit.window
         count = (

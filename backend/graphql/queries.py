@@ -12,6 +12,7 @@ import strawberry
 from sqlalchemy import or_, select
 
 from backend.db import models
+from backend.db.like import contains
 from backend.db.models import Language, RegistrationStatus, Role
 from backend.db.models import UserStatus as UserStatusEnum
 from backend.domain import access
@@ -98,11 +99,6 @@ class StationOrderField(enum.Enum):
     SITE = "site"
 
 
-def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @strawberry.type
 class Query:
     @strawberry.field(graphql_type=User | None)
@@ -144,7 +140,7 @@ class Query:
         stmt = select(U).where(access.visible_users(info.context.viewer))
         if filter is not None:
             if filter.search:
-                pattern = _like(filter.search)
+                pattern = contains(filter.search)
                 stmt = stmt.where(
                     or_(
                         U.email.ilike(pattern, escape="\\"),
@@ -220,7 +216,7 @@ class Query:
         S = models.Site
         stmt = select(S).where(access.visible_sites(info.context.viewer))
         if filter is not None and filter.search:
-            pattern = _like(filter.search)
+            pattern = contains(filter.search)
             stmt = stmt.where(
                 or_(S.name.ilike(pattern, escape="\\"), S.address_city.ilike(pattern, escape="\\"))
             )

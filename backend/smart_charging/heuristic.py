@@ -23,16 +23,19 @@ TOL = 1e-9
 RESOLUTION_A = 0.1
 
 
-def slot_bounds(prep: Prepared, t: int, remaining: np.ndarray) -> np.ndarray:
-    """Highest current each session may get in slot ``t``: its max, lowered to what it
-    still needs (but never below its minimum — the last slot may round up to it), 0 when it
-    is full or gone."""
+def slot_bounds(
+    prep: Prepared, t: int, remaining: np.ndarray, ceiling: np.ndarray | None = None
+) -> np.ndarray:
+    """Highest current each session may get in slot ``t``: its max (or ``ceiling``), lowered
+    to what it still needs (but never below its minimum — the last slot may round up to it),
+    0 when it is full or gone."""
+    ceiling = prep.max_a if ceiling is None else ceiling
     hi = np.zeros(len(prep.sessions))
     wh = prep.wh_per_a[:, t] if len(prep.sessions) else np.zeros(0)
     live = (remaining > EPS_WH) & (wh > 0)
     with np.errstate(over="ignore"):
         need = np.divide(remaining, wh, out=np.zeros_like(remaining), where=wh > 0)
-    hi[live] = np.minimum(prep.max_a[live], np.maximum(prep.min_a[live], need[live]))
+    hi[live] = np.minimum(ceiling[live], np.maximum(prep.min_a[live], need[live]))
     return hi
 
 
@@ -131,17 +134,14 @@ def give_spare(prep: Prepared, currents: np.ndarray, res: float = RESOLUTION_A) 
     remaining = prep.wanted_wh.astype(float).copy()
     for t in range(prep.n_slots):
         wh = prep.wh_per_a[:, t]
-        live = (remaining > EPS_WH) & (wh > 0)
-        with np.errstate(over="ignore"):
-            need = np.divide(remaining, wh, out=np.zeros_like(remaining), where=wh > 0)
-        bound = np.where(live, np.maximum(prep.min_a, need), 0.0)
+        bound = slot_bounds(prep, t, remaining, prep.spare_a)
         values = np.minimum(out[:, t], bound)
         alloc.on = values > 0
         cap = alloc.caps - np.array([values[m].sum() for m in members])
         for i in capped:
             if not alloc.on[i]:
                 continue
-            room = min(alloc.room(i, cap), min(prep.spare_a[i], bound[i]) - values[i])
+            room = min(alloc.room(i, cap), bound[i] - values[i])
             add = math.floor(room / res + 1e-9) * res
             if add > 0:
                 alloc.give(i, add, values, cap)
@@ -150,15 +150,19 @@ def give_spare(prep: Prepared, currents: np.ndarray, res: float = RESOLUTION_A) 
     return out
 
 
+def laxity(prep: Prepared, t: int, remaining: np.ndarray) -> np.ndarray:
+    """Each session's slack from slot ``t``: time left minus the time needed at its max."""
+    rate = prep.max_a * prep.wh_per_a[:, t] / max(prep.durations[t], 1e-9)  # Wh per s at max
+    with np.errstate(divide="ignore", over="ignore"):
+        need_s = np.divide(remaining, rate, out=np.full_like(remaining, np.inf), where=rate > 0)
+    return (prep.departure_s - prep.starts[t]) - need_s
+
+
 def laxity_order(
     prep: Prepared, t: int, remaining: np.ndarray, candidates: np.ndarray
 ) -> list[int]:
     """Higher priority first, then least laxity: time left minus the time needed at max."""
-    start = prep.starts[t]
-    rate = prep.max_a * prep.wh_per_a[:, t] / max(prep.durations[t], 1e-9)  # Wh per s at max
-    with np.errstate(over="ignore"):
-        need_s = np.divide(remaining, rate, out=np.full_like(remaining, np.inf), where=rate > 0)
-    lax = (prep.departure_s - start) - need_s
+    lax = laxity(prep, t, remaining)
     idx = [int(i) for i in np.flatnonzero(candidates)]
     idx.sort(key=lambda i: (-prep.priority[i], lax[i], i))
     return idx

@@ -52,6 +52,7 @@ from backend.smart_charging.heuristic import (
     floor_to_resolution,
     give_spare,
     heuristic_currents,
+    laxity,
     laxity_order,
     slot_bounds,
     to_plan,
@@ -158,7 +159,8 @@ def build_lp(
     slot_factor = 1.0 - objective.early * tau - objective.price * p_hat
     weight = objective.priority_base**prep.priority
     top = float(prep.max_a.max()) + objective.fairness_step_a
-    slack = laxity_s(prep)
+    # Each car's slack now, never below 0 (a car that cannot be filled is as urgent as any).
+    slack = np.maximum(laxity(prep, 0, prep.wanted_wh.astype(float)), 0.0)
 
     # columns: (session, slot, upper bound, cost); slot 0 split in fairness steps
     col_s: list[np.ndarray] = []
@@ -264,14 +266,6 @@ def build_lp(
     h.setOptionValue("time_limit", max(time_limit_s, 1e-3))
     h.passModel(lp)
     return LpModel(h, cs, ct, n, n_slots)
-
-
-def laxity_s(prep: Prepared) -> np.ndarray:
-    """Each session's slack: seconds until it leaves, less the time it needs at its max."""
-    rate = prep.max_a * prep.wh_per_a[:, 0] / max(float(prep.durations[0]), 1e-9)  # Wh/s
-    with np.errstate(divide="ignore", over="ignore"):
-        need_s = np.divide(prep.wanted_wh, rate, out=np.full(len(rate), np.inf), where=rate > 0)
-    return np.maximum(prep.departure_s - need_s, 0.0)
 
 
 def repair(prep: Prepared, lp: np.ndarray, slots: int | None = None) -> np.ndarray:

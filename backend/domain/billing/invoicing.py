@@ -40,8 +40,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
@@ -61,6 +59,7 @@ from backend.db.models import (
     SyncState,
     User,
 )
+from backend.db.upsert import insert_if_missing
 from backend.domain.billing import invoice_pdf
 from backend.domain.billing.costs import to_minor
 from backend.domain.billing.gateway import (
@@ -134,12 +133,7 @@ async def next_number(db: AsyncSession, year: int, prefix: str) -> str:
     The UPDATE ... RETURNING holds the counter row's lock until the caller commits (PostgreSQL;
     SQLite has one writer at a time): concurrent issuers wait for each other, and a rollback
     gives the number back, so numbers stay consecutive."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await db.execute(
-        insert(InvoiceCounter)
-        .values(year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
+    await insert_if_missing(db, InvoiceCounter, "year", year=year, last=0)
     last = (
         await db.execute(
             update(InvoiceCounter)
@@ -729,11 +723,13 @@ class Invoicing:
         existing = account.customer_id if account is not None and same_provider else None
         customer_id = await self.gateway.sync_customer(customer, existing)
         async with self.sessionmaker() as s:
-            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-            await s.execute(
-                insert(BillingAccount)
-                .values(user_id=user.id, provider=self.gateway.name, updated_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["user_id"])
+            await insert_if_missing(
+                s,
+                BillingAccount,
+                "user_id",
+                user_id=user.id,
+                provider=self.gateway.name,
+                updated_at=utcnow(),
             )
             values: dict[str, Any] = {
                 "provider": self.gateway.name,

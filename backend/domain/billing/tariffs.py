@@ -40,6 +40,7 @@ from backend.domain import audit
 from backend.domain.access import require_admin, require_login, require_site_manager
 from backend.domain.billing import ocpi
 from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.sites import enclosing_areas
 from backend.domain.viewer import Viewer
 from backend.pricing import Location, Price, Scope, TariffCandidate, select_tariff
 from backend.pricing import Tariff as PricingTariff
@@ -231,7 +232,11 @@ class Tariffs:
         station = await self.session.get(ChargingStation, station_id)
         if station is None:
             return None
-        enclosing = await self._enclosing_areas(station.site_area_id)
+        enclosing = (
+            await enclosing_areas(self.session, station.site_area_id)
+            if station.site_area_id is not None
+            else []
+        )
         location = Location(
             site_id=station.site_id,
             site_area_id=station.site_area_id,
@@ -266,23 +271,6 @@ class Tariffs:
                 await self.session.scalar(select(Site.timezone).where(Site.id == station.site_id))
             ) or "UTC"
         return chosen.ref, zone
-
-    async def _enclosing_areas(self, area_id: uuid.UUID | None) -> list[uuid.UUID]:
-        """The areas around `area_id`, nearest first (one query for the site's areas)."""
-        if area_id is None:
-            return []
-        same_site = select(SiteArea.site_id).where(SiteArea.id == area_id).scalar_subquery()
-        rows = await self.session.execute(
-            select(SiteArea.id, SiteArea.parent_area_id).where(SiteArea.site_id == same_site)
-        )
-        parents = {row_id: row_parent for row_id, row_parent in rows}
-        chain: list[uuid.UUID] = []
-        current = parents.get(area_id)
-        # The domain refuses loops; the guard only keeps bad data from hanging a session start.
-        while current is not None and current != area_id and current not in chain:
-            chain.append(current)
-            current = parents.get(current)
-        return chain
 
     async def freeze(self, charging: ChargingSession) -> None:
         """Choose the session's tariff at its start and copy it into the session."""

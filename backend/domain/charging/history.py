@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import with_expression
 
+from backend.db.like import contains
 from backend.db.models import ChargingSession, ChargingStation, MeterSample, SessionStatus, User
 from backend.domain import access
 from backend.domain.errors import Forbidden, InvalidInput
@@ -73,11 +74,6 @@ def session_select() -> Select[ChargingSession]:
     )
 
 
-def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def scoped(viewer: Viewer, flt: SessionFilter | None = None) -> Select[ChargingSession]:
     """The sessions the viewer may see, filtered (unordered)."""
     access.require_login(viewer)
@@ -105,7 +101,7 @@ def scoped(viewer: Viewer, flt: SessionFilter | None = None) -> Select[ChargingS
     if flt.started_to is not None:
         stmt = stmt.where(cs.started_at < flt.started_to)
     if flt.search and flt.search.strip():
-        pattern = _like(flt.search)
+        pattern = contains(flt.search)
         stations = select(ChargingStation.id).where(
             or_(
                 ChargingStation.ocpp_identity.ilike(pattern, escape="\\"),

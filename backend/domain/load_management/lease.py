@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
 from backend.db.models import SmartChargingLease
+from backend.db.upsert import insert_if_missing
 
 
 @dataclass(frozen=True)
@@ -37,13 +36,7 @@ async def acquire(
     token = uuid.uuid4().hex
     now = utcnow()
     async with sessionmaker() as db:
-        dialect = db.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await db.execute(
-            insert(SmartChargingLease)
-            .values(site_area_id=site_area_id)
-            .on_conflict_do_nothing(index_elements=["site_area_id"])
-        )
+        await insert_if_missing(db, SmartChargingLease, "site_area_id", site_area_id=site_area_id)
         taken = await db.execute(
             update(SmartChargingLease)
             .where(

@@ -52,6 +52,7 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.base import utcnow
+from backend.db.like import escape_like
 from backend.db.models import (
     AuditEntry,
     AuthSession,
@@ -153,10 +154,6 @@ def _scrub(value: Any, values: list[str], pseudonym: str) -> Any:
     return value
 
 
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _mentions(column: Any, values: list[str]) -> Any:
     """SQL: the text (or serialized JSON) of `column` contains one of `values`."""
     text = func.lower(cast(column, String))
@@ -164,7 +161,7 @@ def _mentions(column: Any, values: list[str]) -> Any:
     for value in values:
         # JSON serializes non-ASCII characters as \\u escapes: look for both spellings.
         for spelling in {value.lower(), json.dumps(value.lower())[1:-1]}:
-            clauses.append(text.like(f"%{_like_escape(spelling)}%", escape="\\"))
+            clauses.append(text.like(f"%{escape_like(spelling)}%", escape="\\"))
     return or_(*clauses)
 
 
